@@ -1,0 +1,48 @@
+# The two set-up commands: `make site` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Re-install when the dependency list changes.
+STAMP      := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: site serve test check lint bench clean golden
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+## site: check the evidence base and build the site into site/
+site: $(STAMP)
+	$(BIN)/evidence build
+
+## serve: preview the site at http://127.0.0.1:8000, rebuilding on changes
+serve: $(STAMP)
+	$(BIN)/evidence serve
+
+## check: check the evidence base only
+check: $(STAMP)
+	$(BIN)/evidence check --strict
+
+## test: install test tools (and Debian's Chromium if missing) and run the whole suite
+test: $(TEST_STAMP)
+	@sh tools/ensure-chromium.sh
+	$(BIN)/python -m pytest
+
+## lint: ruff and mypy
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check generator tests
+	$(BIN)/mypy generator
+
+## golden: regenerate the golden files of rendered output after an intended change
+golden: $(TEST_STAMP)
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf site build .pytest_cache

@@ -1,0 +1,312 @@
+"""Check: schema, vocabulary, bibliography and cross-record checks, all in one pass.
+
+Records and codebook files are validated with jsonschema against schemas built
+from the codebook; each jsonschema error is turned into a located diagnostic
+that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .codebook import (
+    META_SCHEMA,
+    REQUIRED_VOCABULARIES,
+    SLUG_PATTERN,
+    Codebook,
+    country_codes,
+    suggest_country,
+    vocabulary_from_data,
+)
+from .diagnostics import Diagnostic, diagnostic
+from .load import Bibliography, Document, Loaded
+from .schema import FINDING_LIST_FIELDS, record_schema
+
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+
+# Fields each BibTeX type needs to be cited correctly ("a|b": either will do).
+BIB_REQUIRED: dict[str, tuple[str, ...]] = {
+    "article": ("author", "title", "journal", "year"),
+    "book": ("author|editor", "title", "publisher", "year"),
+    "incollection": ("author", "title", "booktitle", "publisher", "year"),
+    "inbook": ("author|editor", "title", "chapter|pages", "publisher", "year"),
+    "inproceedings": ("author", "title", "booktitle", "year"),
+    "techreport": ("author", "title", "institution", "year"),
+    "report": ("author", "title", "institution", "year"),
+    "phdthesis": ("author", "title", "school", "year"),
+    "mastersthesis": ("author", "title", "school", "year"),
+}
+
+
+@dataclass(frozen=True)
+class Checked:
+    codebook: Codebook
+    records: dict[str, dict[str, Any]]  # records that passed every check
+    diagnostics: list[Diagnostic]
+
+
+def check(loaded: Loaded) -> Checked:
+    diags = list(loaded.diagnostics)
+    codebook = _check_codebook(loaded, diags)
+    schema = record_schema(codebook)
+    validator = Draft202012Validator(schema)
+    good: dict[str, dict[str, Any]] = {}
+    for key in sorted(loaded.record_paths):
+        doc = loaded.records.get(key)
+        if doc is None:
+            continue
+        found = _check_record(key, doc, validator, codebook, loaded.bib)
+        diags.extend(found)
+        if not any(d.severity.value == "error" for d in found):
+            good[key] = doc.data
+    _check_bibliography(loaded.bib, diags)
+    _check_unused(loaded, codebook, diags)
+    return Checked(codebook, good, diags)
+
+
+# --- jsonschema errors as diagnostics ------------------------------------------------
+
+def _name(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the file"
+
+
+def _nearest(value: str, options: list[str]) -> str | None:
+    found = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+_TYPE_WORDS = {"array": "a list", "string": "text", "object": "a mapping of fields",
+               "boolean": "true or false", "integer": "a whole number"}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def schema_diagnostics(doc: Document, validator: Draft202012Validator) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path])
+    seen: set[tuple[object, ...]] = set()
+    for err in errors:
+        for found in _one(doc, err):
+            ident = (found.line, found.column, found.code, found.message)
+            if ident not in seen:  # jsonschema repeats some errors (one per missing property)
+                seen.add(ident)
+                out.append(found)
+    return out
+
+
+def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
+    where = tuple(err.absolute_path)
+    line, col = doc.at(where)
+    name = _name(where)
+    kind = err.validator
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    if kind == "required":
+        present = err.instance if isinstance(err.instance, dict) else {}
+        props = schema.get("properties", {})
+        return [diagnostic("missing-field", doc.path, line, col,
+                           f"required field '{field}' is missing" + (f" in {name}" if where else ""),
+                           f"Add '{field}:'" + (" ([] if nothing applies)." if props.get(field, {}).get("type") == "array"
+                                                else " with its text."))
+                for field in err.validator_value if field not in present]
+    if kind == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        out = []
+        for extra in sorted(set(err.instance) - set(allowed)):
+            kline, kcol = doc.at((*where, extra, "<key>"))
+            guess = _nearest(extra, allowed)
+            hint = (f"Did you mean '{guess}'?" if guess else "Remove it.") + " Allowed fields: " + ", ".join(allowed) + "."
+            out.append(diagnostic("unknown-field", doc.path, kline, kcol,
+                                  f"unknown field '{extra}'" + (f" in {name}" if where else ""), hint))
+        return out
+    if kind == "type":
+        expected = _TYPE_WORDS.get(str(err.validator_value), str(err.validator_value))
+        hint = ""
+        if expected == "a list":
+            example = "[]" if err.instance is None else f"[{err.instance}]"
+            hint = f"Write a list, e.g. {name.split('.')[-1]}: {example}"
+        return [diagnostic("wrong-type", doc.path, line, col,
+                           f"{name} must be {expected}, not {_describe(err.instance)}", hint)]
+    if kind == "enum":
+        vocab = schema.get("x-vocabulary", "")
+        value = err.instance
+        if not isinstance(value, str):
+            return [diagnostic("wrong-type", doc.path, line, col,
+                               f"{name} must be text, not {_describe(value)}")]
+        if vocab == "countries":
+            guess = suggest_country(value)
+            hint = f"Did you mean '{guess}'?" if guess else "Use the two-letter ISO 3166-1 code."
+            return [diagnostic("unknown-country", doc.path, line, col,
+                               f"'{value}' is not an ISO 3166-1 alpha-2 country code", hint)]
+        allowed = [str(v) for v in err.validator_value]
+        guess = _nearest(value, allowed) or _nearest(value.lower().replace(" ", "-").replace("_", "-"), allowed)
+        hint = (f"Did you mean '{guess}'? " if guess else "") + "Allowed: " + ", ".join(allowed) + "."
+        return [diagnostic("unknown-term", doc.path, line, col,
+                           f"'{value}' is not a term of the '{vocab}' vocabulary", hint)]
+    if kind == "uniqueItems":
+        counts = Counter(map(repr, err.instance))
+        seen: set[str] = set()
+        out = []
+        for i, item in enumerate(err.instance):
+            if counts[repr(item)] > 1:
+                if repr(item) in seen:
+                    iline, icol = doc.at((*where, i))
+                    out.append(diagnostic("duplicate-value", doc.path, iline, icol,
+                                          f"'{item}' is listed twice in {name}"))
+                seen.add(repr(item))
+        return out
+    if kind in ("minLength", "minItems"):
+        return [diagnostic("empty-value", doc.path, line, col, f"{name} is empty")]
+    return [diagnostic("wrong-type", doc.path, line, col, f"{name}: {err.message}")]
+
+
+# --- records -------------------------------------------------------------------
+
+def _check_record(key: str, doc: Document, validator: Draft202012Validator,
+                  codebook: Codebook, bib: Bibliography) -> list[Diagnostic]:
+    if not isinstance(doc.data, dict):
+        return [diagnostic("not-a-mapping", doc.path, 1, 1,
+                           f"a record must be a mapping of fields, not {_describe(doc.data)}")]
+    out = schema_diagnostics(doc, validator)
+    if not KEY_PATTERN.match(key):
+        suggestion = re.sub(r"[^a-z0-9_-]", "", key.lower())
+        out.append(diagnostic("record-key-invalid", doc.path, 1, 1,
+                              f"'{key}' is not a valid key (lowercase letters, digits, '-' and '_')",
+                              f"Rename the file and its BibTeX key, e.g. to '{suggestion or 'surname2020'}'."))
+    elif key not in bib.entries:
+        guess = difflib.get_close_matches(key, list(bib.entries), n=3, cutoff=0.6)
+        hint = ("Did you mean " + " or ".join(f"'{g}'" for g in guess) + "? " if guess else "") + \
+            "The file name must be the study's key in references.bib."
+        out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
+                              f"no entry '{key}' in references.bib", hint))
+    by_field = codebook.by_field()
+    findings = doc.data.get("findings")
+    for i, finding in enumerate(findings if isinstance(findings, list) else []):
+        if not isinstance(finding, dict):
+            continue
+        for name in FINDING_LIST_FIELDS:
+            record_values = doc.data.get(name)
+            values = finding.get(name)
+            if not isinstance(values, list) or not isinstance(record_values, list):
+                continue
+            allowed = set(country_codes()) if name == "countries" else set(by_field[name].slugs) if name in by_field else set()
+            if any(v not in allowed for v in record_values):
+                continue  # the record's own list is wrong and already reported
+            for j, value in enumerate(values):
+                if isinstance(value, str) and value not in record_values:
+                    line, col = doc.at(("findings", i, name, j))
+                    out.append(diagnostic("finding-term-not-in-record", doc.path, line, col,
+                                          f"findings[{i}] uses {name} '{value}', which the record's "
+                                          f"'{name}' does not list",
+                                          f"Add '{value}' to the record's '{name}', or remove it from the finding."))
+    traditions = codebook.tradition_of()
+    if "traditions" in codebook.vocabularies:
+        for j, code in enumerate(doc.data.get("countries") or []):
+            if isinstance(code, str) and code in set(country_codes()) and code not in traditions:
+                line, col = doc.at(("countries", j))
+                out.append(diagnostic("country-without-tradition", doc.path, line, col,
+                                      f"country '{code}' has no administrative tradition in the codebook"))
+    return out
+
+
+# --- codebook --------------------------------------------------------------------
+
+def _check_codebook(loaded: Loaded, diags: list[Diagnostic]) -> Codebook:
+    meta = Draft202012Validator(META_SCHEMA)
+    vocabularies = {}
+    iso = set(country_codes())
+    for name, doc in sorted(loaded.codebook.items()):
+        if not isinstance(doc.data, dict):
+            diags.append(diagnostic("not-a-mapping", doc.path, 1, 1,
+                                    f"a codebook file must be a mapping, not {_describe(doc.data)}"))
+            continue
+        found = schema_diagnostics(doc, meta)
+        diags.extend(found)
+        if any(d.code in ("missing-field", "wrong-type", "not-a-mapping") and d.line == 1 and d.column == 1
+               for d in found) or not isinstance(doc.data.get("terms"), list):
+            continue
+        slugs: dict[str, int] = {}
+        for i, term in enumerate(doc.data["terms"]):
+            if not isinstance(term, dict) or not isinstance(term.get("slug"), str):
+                continue
+            slug = term["slug"]
+            line, col = doc.at(("terms", i, "slug"))
+            if not re.match(SLUG_PATTERN, slug):
+                diags.append(diagnostic("codebook-invalid-slug", doc.path, line, col,
+                                        f"slug '{slug}' is not lowercase words joined by single hyphens",
+                                        f"Write it as '{re.sub(r'[^a-z0-9]+', '-', slug.lower()).strip('-')}'."))
+            if slug in slugs:
+                diags.append(diagnostic("codebook-duplicate-term", doc.path, line, col,
+                                        f"term '{slug}' is already defined on line {slugs[slug]}"))
+            else:
+                slugs[slug] = line
+            source = term.get("source")
+            if isinstance(source, str) and source not in loaded.bib.entries:
+                sline, scol = doc.at(("terms", i, "source"))
+                guess = difflib.get_close_matches(source, list(loaded.bib.entries), n=1, cutoff=0.6)
+                diags.append(diagnostic("codebook-unknown-source", doc.path, sline, scol,
+                                        f"source '{source}' is not a key in references.bib",
+                                        f"Did you mean '{guess[0]}'?" if guess else ""))
+            for j, code in enumerate(term.get("countries") or []):
+                if isinstance(code, str) and code not in iso:
+                    cline, ccol = doc.at(("terms", i, "countries", j))
+                    guess = suggest_country(code)
+                    diags.append(diagnostic("unknown-country", doc.path, cline, ccol,
+                                            f"'{code}' is not an ISO 3166-1 alpha-2 country code",
+                                            f"Did you mean '{guess}'?" if guess else ""))
+        vocabularies[name] = vocabulary_from_data(name, doc.data)
+    for name in REQUIRED_VOCABULARIES:
+        if name not in vocabularies and name not in loaded.codebook:
+            diags.append(diagnostic("codebook-missing", f"evidence/codebook/{name}.yaml", 1, 1,
+                                    f"vocabulary '{name}' has no file"))
+    return Codebook(vocabularies)
+
+
+# --- bibliography --------------------------------------------------------------
+
+def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
+    for entry in bib.entries.values():
+        for need in BIB_REQUIRED.get(entry.entry_type, ()):
+            options = need.split("|")
+            if not any(entry.fields.get(o, "").strip() for o in options):
+                diags.append(diagnostic("bib-missing-field", bib.path, entry.line, 1,
+                                        f"@{entry.entry_type} '{entry.key}' has no {' or '.join(options)}"))
+        doi = entry.fields.get("doi")
+        if doi is not None and not DOI_PATTERN.match(doi.strip()):
+            bare = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.I)
+            hint = (f"Write doi = {{{bare}}}." if DOI_PATTERN.match(bare) else
+                    "Write the bare DOI, e.g. doi = {10.1111/j.1540-6210.2007.00773.x}.")
+            diags.append(diagnostic("bib-doi-malformed", bib.path, entry.field_lines.get("doi", entry.line), 1,
+                                    f"'{doi}' in '{entry.key}' is not a bare DOI", hint))
+
+
+def _check_unused(loaded: Loaded, codebook: Codebook, diags: list[Diagnostic]) -> None:
+    cited = set(loaded.record_paths)
+    for vocab in codebook.vocabularies.values():
+        cited.update(t.source for t in vocab.terms.values() if t.source)
+    for entry in loaded.bib.entries.values():
+        if entry.key not in cited:
+            diags.append(diagnostic("bib-unused", loaded.bib.path, entry.line, 1,
+                                    f"entry '{entry.key}' is not cited by any record or codebook term"))

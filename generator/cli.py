@@ -1,0 +1,135 @@
+"""The `evidence` command: check, explain, schema, build, serve."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import diagnostics as dg
+from .check import check
+from .load import load_project
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.root).resolve()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    loaded = load_project(_root(args))
+    result = check(loaded)
+    diags = dg.escalate(result.diagnostics) if args.strict else result.diagnostics
+    if args.format == "json":
+        print(dg.format_json(diags))
+    elif args.format == "github":
+        if diags:
+            print(dg.format_github(diags))
+    else:
+        if diags:
+            print(dg.format_text(diags))
+        print(dg.summary_line(diags, loaded.files), file=sys.stderr)
+    return 1 if dg.has_errors(diags) else 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    if args.code is None:
+        for spec in dg.CODES.values():
+            print(f"{spec.code:32} {spec.severity.value:8} {spec.title}")
+        return 0
+    if args.code not in dg.CODES:
+        import difflib
+
+        guess = difflib.get_close_matches(args.code, list(dg.CODES), n=1)
+        print(f"evidence: unknown code '{args.code}'" + (f"; did you mean '{guess[0]}'?" if guess else ""),
+              file=sys.stderr)
+        print("  hint: `evidence explain` lists every code.", file=sys.stderr)
+        return 2
+    print(dg.explain(args.code), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .codebook import Codebook
+    from .schema import SCHEMA_PATH, schema_text
+
+    root = _root(args)
+    result = check(load_project(root))
+    errors = [d for d in result.diagnostics if d.path.startswith("evidence/codebook/") and d.severity.value == "error"]
+    if errors:
+        print(dg.format_text(errors))
+        print("evidence: the codebook has errors; the schema was not written", file=sys.stderr)
+        return 1
+    codebook: Codebook = result.codebook
+    text = schema_text(codebook)
+    target = root / SCHEMA_PATH
+    current = target.read_text(encoding="utf-8") if target.is_file() else None
+    if args.check:
+        if current != text:
+            print(f"{SCHEMA_PATH} is out of date; run `evidence schema` and commit it", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {SCHEMA_PATH}", file=sys.stderr)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    return build(_root(args), strict=args.strict, quiet=args.quiet)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .build import serve
+
+    return serve(_root(args), args.addr)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evidence",
+        description="Check the Co-production Evidence Atlas and build its site.",
+    )
+    parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("check", help="check every record, the codebook and references.bib")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text",
+                   help="text (default), json, or github workflow annotations")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("explain", help="explain a diagnostic code, or list them all")
+    p.add_argument("code", nargs="?", help="a code such as unknown-term")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("schema", help="write schema/study.schema.json from the codebook")
+    p.add_argument("--check", action="store_true", help="only report whether the committed schema is stale")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("build", help="check, write the pages and build site/")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("serve", help="preview the site and rebuild when the evidence changes")
+    p.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)  # argparse exits with status 2 on usage errors
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The codebook: every controlled vocabulary, read from evidence/codebook/ (the ONE source).
+
+Each vocabulary file names the record field that uses it. The checker, the JSON
+Schema for editors, the codebook pages and the contributor docs are all derived
+from these files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pycountry
+
+# Vocabularies the record format cannot do without; a missing file is a diagnostic.
+# name -> the record field it serves (None: derived, not a record field).
+REQUIRED_VOCABULARIES: dict[str, str | None] = {
+    "logics": "logics", "sectors": "sectors", "barriers": "barriers", "enablers": "enablers",
+    "phases": "phases", "levels": "levels", "study_types": "study_type", "methods": "methods",
+    "concepts": "concepts", "basis": "basis", "traditions": None,
+}
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+# Shape of a codebook file, checked with jsonschema like the records are.
+META_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["vocabulary", "title", "description", "terms"],
+    "properties": {
+        "vocabulary": {"type": "string", "minLength": 1},
+        "title": {"type": "string", "minLength": 1},
+        "field": {"type": "string", "minLength": 1},
+        "multiple": {"type": "boolean"},
+        "required": {"type": "boolean"},
+        "description": {"type": "string", "minLength": 1},
+        "terms": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["slug", "label", "definition"],
+                "properties": {
+                    "slug": {"type": "string", "minLength": 1},
+                    "label": {"type": "string", "minLength": 1},
+                    "definition": {"type": "string", "minLength": 1},
+                    "source": {"type": "string", "minLength": 1},
+                    "countries": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    slug: str
+    label: str
+    definition: str
+    source: str | None = None
+    countries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    name: str  # file stem, also the URL section: /logics/<slug>/
+    title: str
+    description: str
+    field: str | None  # the record field that uses it; None for derived ones (traditions)
+    multiple: bool
+    required: bool
+    terms: dict[str, Term]
+
+    @property
+    def slugs(self) -> list[str]:
+        return list(self.terms)
+
+
+@dataclass(frozen=True)
+class Codebook:
+    vocabularies: dict[str, Vocabulary]
+
+    def by_field(self) -> dict[str, Vocabulary]:
+        return {v.field: v for v in self.vocabularies.values() if v.field}
+
+    def tradition_of(self) -> dict[str, str]:
+        """ISO code -> tradition slug."""
+        out: dict[str, str] = {}
+        trad = self.vocabularies.get("traditions")
+        for term in trad.terms.values() if trad else ():
+            for code in term.countries:
+                out.setdefault(code, term.slug)
+        return out
+
+
+def vocabulary_from_data(name: str, data: dict[str, Any]) -> Vocabulary:
+    """Build a Vocabulary from an already-checked codebook document (first slug wins)."""
+    terms: dict[str, Term] = {}
+    for raw in data["terms"]:
+        if isinstance(raw, dict) and isinstance(raw.get("slug"), str):
+            terms.setdefault(raw["slug"], Term(
+                slug=raw["slug"],
+                label=str(raw.get("label", raw["slug"])),
+                definition=str(raw.get("definition", "")),
+                source=raw.get("source"),
+                countries=tuple(raw.get("countries", ())),
+            ))
+    return Vocabulary(
+        name=name,
+        title=str(data["title"]),
+        description=str(data["description"]),
+        field=data.get("field"),
+        multiple=bool(data.get("multiple", True)),
+        required=bool(data.get("required", False)),
+        terms=terms,
+    )
+
+
+# --- countries: ISO 3166-1 through pycountry ------------------------------------
+
+def country_codes() -> list[str]:
+    return sorted(c.alpha_2 for c in pycountry.countries)
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+# Codes people commonly write that are not ISO 3166-1 alpha-2.
+COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "EN": "GB", "XK": "XK"}
+
+
+def suggest_country(value: str) -> str | None:
+    """The ISO code someone probably meant: 'UK' -> 'GB', 'France' -> 'FR', 'fr' -> 'FR'."""
+    if value.upper() in COUNTRY_ALIASES and value.upper() != "XK":
+        return COUNTRY_ALIASES[value.upper()]
+    if len(value) == 2 and pycountry.countries.get(alpha_2=value.upper()):
+        return value.upper()
+    if len(value) == 3 and pycountry.countries.get(alpha_3=value.upper()):
+        return str(pycountry.countries.get(alpha_3=value.upper()).alpha_2)
+    try:
+        found = pycountry.countries.search_fuzzy(value)
+    except LookupError:
+        return None
+    return str(found[0].alpha_2) if found else None

@@ -1,0 +1,257 @@
+"""Diagnostics: the one type every stage reports problems with, and the registry of codes.
+
+The registry is the single source for `evidence explain CODE`, the generated
+catalogue of codes in the contributor docs, and the fixture meta-test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: Severity
+    title: str
+    explanation: str
+    fix: str
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str = field(compare=False)
+    hint: str = field(default="", compare=False)
+    severity: Severity = field(default=Severity.ERROR, compare=False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+CODES: dict[str, Code] = {
+    c.code: c
+    for c in [
+        # --- files and YAML -------------------------------------------------
+        Code("file-encoding", _E, "File is not UTF-8",
+             "Every record, codebook file and the bibliography must be UTF-8 text. "
+             "A UTF-8 byte-order mark is accepted; UTF-16 and Latin-1 are not, because "
+             "they are silently misread by other tools.",
+             "Re-save the file as UTF-8 in your editor (\"Save with encoding: UTF-8\")."),
+        Code("file-too-large", _E, "File is too large",
+             "Records are small hand-written files. A very large file is almost always a "
+             "mistake (a pasted export, a binary file) and would slow every build.",
+             "Split the content, or remove what was pasted by mistake."),
+        Code("file-unreadable", _E, "File cannot be read",
+             "The file exists but could not be opened (permissions, or it is a directory).",
+             "Check the file's permissions and that it is a regular file."),
+        Code("yaml-syntax", _E, "YAML does not parse",
+             "The file is not valid YAML, so none of it can be checked. Common causes are "
+             "a missing space after a colon, unbalanced quotes, or wrong indentation.",
+             "Look at the line given; quote text that contains ': ' or starts with a "
+             "special character such as '[', '{', '*', '&', '!', '%' or '@'."),
+        Code("yaml-tab", _E, "Tab used for indentation",
+             "YAML does not allow tab characters in indentation.",
+             "Replace the tab with spaces (two spaces per level)."),
+        Code("yaml-duplicate-key", _E, "Key given twice",
+             "A mapping has the same key twice. Most YAML readers silently keep only the "
+             "last one, which loses data, so the atlas refuses it.",
+             "Merge the two entries into one and delete the other."),
+        Code("yaml-alias", _E, "YAML anchors and aliases are not allowed",
+             "Anchors (&name) and aliases (*name) make one value appear in several places. "
+             "They make records hard to review and can be abused to make tiny files "
+             "expand to gigabytes, so the atlas does not accept them.",
+             "Write the value out in full wherever it is needed."),
+        Code("yaml-tag", _E, "YAML tag not allowed",
+             "Explicit tags such as !!python/object, !!binary or !!set ask the reader to "
+             "build special objects. Records only hold text, numbers and lists.",
+             "Remove the tag; write the value as plain text."),
+        Code("yaml-ambiguous", _W, "Value that YAML 1.1 tools read differently",
+             "Words such as yes, no, on and off, and numbers with a leading zero such as "
+             "012, are read by older YAML tools as true, false or an octal number. The "
+             "atlas reads them as text, but other tools will not.",
+             "Put the value in quotes, e.g. \"no\" or \"012\"."),
+        Code("yaml-nesting", _E, "Structure nested too deeply",
+             "Records are at most a few levels deep. Deeply nested structures are a "
+             "mistake or an attack on the reader.",
+             "Flatten the structure to the shape shown in the record format."),
+        Code("unsafe-character", _E, "Invisible or control character in text",
+             "Control characters, zero-width characters and bidirectional overrides "
+             "(e.g. U+202E) can hide or reorder text on a page without anyone noticing.",
+             "Delete the character; retype the text around it if you cannot see it."),
+        # --- records ----------------------------------------------------------
+        Code("not-a-mapping", _E, "File is not a mapping of fields",
+             "A record (and a codebook file) must be a YAML mapping: 'field: value' lines "
+             "at the top level.",
+             "Start from the template that `evidence new KEY` writes."),
+        Code("unknown-field", _E, "Unknown field",
+             "The field is not part of the format. It is often a misspelling of a real "
+             "field; an unknown field would otherwise be silently ignored.",
+             "Rename it to the field suggested, or remove it. The fields are listed on the "
+             "codebook page."),
+        Code("missing-field", _E, "Required field missing",
+             "A required field is absent. Required fields may be empty lists ([]) when "
+             "nothing applies, but they must be present, so that 'none' is a decision and "
+             "not an omission.",
+             "Add the field; use [] if nothing applies."),
+        Code("wrong-type", _E, "Value has the wrong type",
+             "The value is not of the kind the field takes (text, a list of terms, a list "
+             "of findings, ...).",
+             "Write the value in the shape given in the hint."),
+        Code("empty-value", _E, "Empty text",
+             "A text field is present but empty.",
+             "Write the text, or remove the field if it is optional."),
+        Code("unknown-term", _E, "Term not in the codebook",
+             "Every coded value must be a term of its vocabulary in evidence/codebook/, "
+             "so that studies can be compared.",
+             "Use the term suggested or one of the allowed terms. To propose a new term, "
+             "add it to the codebook file in the same pull request."),
+        Code("unknown-country", _E, "Not an ISO 3166-1 alpha-2 country code",
+             "Countries are written as two-letter ISO 3166-1 codes (GB, FR, NO, ...).",
+             "Use the code suggested. The United Kingdom is GB (not UK); Greece is GR."),
+        Code("duplicate-value", _E, "Value listed twice",
+             "A list contains the same value twice.",
+             "Delete the repeated value."),
+        Code("finding-term-not-in-record", _E, "Finding uses a code its record does not",
+             "A finding's logics, barriers, enablers and countries must be a subset of its "
+             "record's own, so that study-level and finding-level counts agree.",
+             "Add the code to the record's list too, or remove it from the finding."),
+        Code("record-not-in-bibliography", _E, "Record has no BibTeX entry",
+             "A record's file name (without .yaml) is the BibTeX key of the study, and "
+             "that key must exist in references.bib.",
+             "Add the entry to references.bib, or rename the file to the right key."),
+        Code("record-key-invalid", _E, "Record file name is not a valid key",
+             "Record file names become URLs. Keys are lowercase letters and digits, "
+             "optionally with '-' or '_' (e.g. bovaird2007).",
+             "Rename the file and the BibTeX key to a lowercase key such as surname2020."),
+        Code("country-without-tradition", _W, "Country has no administrative tradition",
+             "Countries are compared in groups by administrative tradition. A country used "
+             "in a record is not listed in evidence/codebook/traditions.yaml.",
+             "Add the country's code to the 'countries' list of its tradition."),
+        # --- bibliography -------------------------------------------------------
+        Code("bib-syntax", _E, "BibTeX entry does not parse",
+             "The entry could not be read, so it is missing from the bibliography. Common "
+             "causes are a missing comma between fields, unbalanced braces, or a missing "
+             "comma after the key.",
+             "Look at the line given and the one before it."),
+        Code("bib-duplicate-key", _E, "BibTeX key used twice",
+             "Two entries share a key (keys are compared ignoring case, because file "
+             "systems and URLs may). Only one of them could be cited.",
+             "Rename one key, or delete the duplicate entry."),
+        Code("bib-duplicate-field", _E, "BibTeX field given twice in an entry",
+             "An entry has the same field twice; which one wins differs between tools.",
+             "Keep one of the two values."),
+        Code("bib-missing-field", _E, "BibTeX entry lacks a field its type needs",
+             "Each entry type needs certain fields to be cited correctly (an article needs "
+             "its journal, a chapter its book title and publisher, ...).",
+             "Add the field from the publisher's page."),
+        Code("bib-doi-malformed", _E, "DOI is malformed",
+             "A DOI starts with '10.', a registrant number, '/' and a suffix, with no "
+             "spaces. The doi field holds the bare DOI, not a URL.",
+             "Write e.g. doi = {10.1111/j.1540-6210.2007.00773.x}."),
+        Code("bib-unused", _W, "BibTeX entry is not used",
+             "No record and no codebook term cites this entry, so it does not appear on the "
+             "site.",
+             "Write a record for it (`evidence new KEY`), cite it as a codebook source, or "
+             "remove it."),
+        # --- codebook -----------------------------------------------------------
+        Code("codebook-duplicate-term", _E, "Term defined twice",
+             "Two terms of one vocabulary share a slug.",
+             "Rename or delete one of them."),
+        Code("codebook-invalid-slug", _E, "Slug is not a valid URL part",
+             "Slugs become URLs; they are lowercase letters, digits and single hyphens.",
+             "Write the slug like 'risk-accountability'."),
+        Code("codebook-unknown-source", _E, "Codebook source is not in the bibliography",
+             "A term's source must be a key in references.bib.",
+             "Add the entry to references.bib or correct the key."),
+        Code("codebook-missing", _E, "Codebook vocabulary missing",
+             "A vocabulary that the record format needs has no file in evidence/codebook/.",
+             "Restore the file from the repository."),
+    ]
+}
+
+
+def diagnostic(code: str, path: str, line: int, column: int, message: str, hint: str = "") -> Diagnostic:
+    """Make a diagnostic whose severity comes from the registry (one source)."""
+    spec = CODES[code]
+    return Diagnostic(path, max(line, 1), max(column, 1), code, message, hint or spec.fix, spec.severity)
+
+
+def escalate(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """--strict: warnings become errors."""
+    return [
+        Diagnostic(d.path, d.line, d.column, d.code, d.message, d.hint, Severity.ERROR) for d in diags
+    ]
+
+
+def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diags)
+
+
+def format_text(diags: list[Diagnostic]) -> str:
+    out = []
+    for d in sorted(diags):
+        out.append(f"{d.path}:{d.line}:{d.column}: {d.severity.value}[{d.code}] {d.message}")
+        if d.hint:
+            out.append(f"  hint: {d.hint}")
+    return "\n".join(out)
+
+
+def summary_line(diags: list[Diagnostic], files: int) -> str:
+    errors = sum(d.severity is Severity.ERROR for d in diags)
+    warnings = len(diags) - errors
+    plural = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
+    return f"checked {plural(files, 'file')}: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def format_json(diags: list[Diagnostic]) -> str:
+    return json.dumps([d.as_dict() for d in sorted(diags)], indent=2, ensure_ascii=False)
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def format_github(diags: list[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: annotations on the pull request's diff."""
+    lines = []
+    for d in sorted(diags):
+        kind = "error" if d.severity is Severity.ERROR else "warning"
+        body = d.message + (f"\n\nhint: {d.hint}" if d.hint else "")
+        lines.append(
+            f"::{kind} file={_gh_escape(d.path, True)},line={d.line},col={d.column},"
+            f"title={_gh_escape(d.code, True)}::{_gh_escape(body)}"
+        )
+    return "\n".join(lines)
+
+
+def explain(code: str) -> str:
+    spec = CODES[code]
+    return (
+        f"{spec.code} ({spec.severity.value}): {spec.title}\n\n"
+        f"{spec.explanation}\n\nHow to fix it: {spec.fix}\n"
+    )

@@ -1,0 +1,422 @@
+"""Load: the only stage that reads input files.
+
+YAML is read with libyaml's composer (positions for every node), and turned into
+plain Python values by our own constructor, which resolves only YAML 1.2 core
+types, refuses aliases, unsafe tags and duplicate keys, and records the line and
+column of every value. BibTeX is read with bibtexparser 2.x. Every problem
+becomes a Diagnostic; nothing raises for bad input.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bibtexparser
+import yaml
+from bibtexparser import model as bibmodel
+
+from .diagnostics import Diagnostic, diagnostic
+
+try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+MAX_RECORD_BYTES = 256 * 1024
+MAX_BIB_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 12
+
+Path_ = tuple[str | int, ...]  # a path into a loaded document: ("findings", 0, "logics")
+
+
+@dataclass
+class Document:
+    """A loaded YAML file: its data, and where each value stands in the file."""
+
+    path: str
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, where: Path_) -> tuple[int, int]:
+        """Line and column of the value at `where`, or of its nearest parent."""
+        while where not in self.positions and where:
+            where = where[:-1]
+        return self.positions.get(where, (1, 1))
+
+
+# --- text ----------------------------------------------------------------------
+
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def read_text(path: Path, display: str, limit: int) -> tuple[str | None, list[Diagnostic]]:
+    """Read a file as strict UTF-8 (a BOM is dropped). Never silently replaces bytes."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            return None, [diagnostic("file-too-large", display, 1, 1,
+                                     f"file is {size:,} bytes; the limit is {limit:,} bytes")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [diagnostic("file-unreadable", display, 1, 1, f"cannot read file: {exc.strerror}")]
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, [diagnostic("file-encoding", display, 1, 1, "file is UTF-16, not UTF-8")]
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line, col = _line_col_of_byte(raw, exc.start)
+        return None, [diagnostic("file-encoding", display, line, col,
+                                 f"byte 0x{raw[exc.start]:02x} is not valid UTF-8")]
+
+
+def _line_col_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    col = len(before) - (before.rfind(b"\n") + 1) + 1
+    return line, col
+
+
+def unsafe_character(text: str) -> str | None:
+    m = _UNSAFE.search(text)
+    if not m:
+        return None
+    ch = m.group()
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+
+
+# --- YAML ------------------------------------------------------------------------
+
+_TAG = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_YAML11_BOOL = {"y", "n", "yes", "no", "on", "off"}
+
+
+class _Fatal(Exception):
+    def __init__(self, diag: Diagnostic):
+        self.diag = diag
+
+
+def load_yaml(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
+    """Load one YAML file. Returns (None, diagnostics) when it cannot be used at all."""
+    text, diags = read_text(path, display, MAX_RECORD_BYTES)
+    if text is None:
+        return None, diags
+    return parse_yaml(text, display)
+
+
+def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    for n, line in enumerate(text.split("\n"), 1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            return None, [diagnostic("yaml-tab", display, n, len(line) - len(stripped) + 1,
+                                     "tab character in indentation")]
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "depth" in problem or "nesting" in problem:
+            return None, [diagnostic("yaml-nesting", display, line, col, f"YAML reader stopped: {problem}")]
+        return None, [diagnostic("yaml-syntax", display, line, col, problem)]
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        return None, [diagnostic("yaml-syntax", display, 1, 1, str(exc).splitlines()[0])]
+    if root is None:
+        return Document(display, None), []
+    if "&" in text or "*" in text:  # cheap pre-filter; events only when an anchor could exist
+        anchor = _first_anchor(text)
+        if anchor is not None:
+            return None, [diagnostic("yaml-alias", display, anchor[0], anchor[1],
+                                     f"anchor or alias '{anchor[2]}' is not allowed")]
+    doc = Document(display, None)
+    try:
+        doc.data = _construct(root, (), doc, diags, set(), 0)
+    except _Fatal as fatal:
+        return None, [*diags, fatal.diag]
+    return doc, diags
+
+
+def _first_anchor(text: str) -> tuple[int, int, str] | None:
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            name = getattr(event, "anchor", None)
+            if name is not None:
+                return event.start_mark.line + 1, event.start_mark.column + 1, name
+    except yaml.YAMLError:  # pragma: no cover - compose already succeeded
+        return None
+    return None
+
+
+def _construct(node: yaml.Node, where: Path_, doc: Document, diags: list[Diagnostic],
+               seen: set[int], depth: int) -> Any:
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    doc.positions[where] = (line, col)
+    if id(node) in seen:
+        raise _Fatal(diagnostic("yaml-alias", doc.path, line, col, "alias is not allowed"))
+    seen.add(id(node))
+    if depth > MAX_DEPTH:
+        raise _Fatal(diagnostic("yaml-nesting", doc.path, line, col,
+                                f"structure is nested more than {MAX_DEPTH} levels deep"))
+    if node.tag not in _ALLOWED_TAGS:
+        raise _Fatal(diagnostic("yaml-tag", doc.path, line, col, f"tag '{_short_tag(node.tag)}' is not allowed"))
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _ALLOWED_TAGS:
+                raise _Fatal(diagnostic("yaml-syntax", doc.path, kline, kcol, "keys must be plain text"))
+            key = str(key_node.value)
+            if key in out:
+                first = doc.positions.get((*where, key), (0, 0))[0]
+                diags.append(diagnostic("yaml-duplicate-key", doc.path, kline, kcol,
+                                        f"key '{key}' is given twice (first on line {first})"))
+                continue
+            out[key] = _construct(value_node, (*where, key), doc, diags, seen, depth + 1)
+            doc.positions[(*where, key)] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            doc.positions[(*where, key, "<key>")] = (kline, kcol)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*where, i), doc, diags, seen, depth + 1) for i, item in enumerate(node.value)]
+    value = _scalar(node, where, doc, diags)
+    if isinstance(value, str):
+        bad = unsafe_character(value)
+        if bad:
+            diags.append(diagnostic("unsafe-character", doc.path, line, col, f"text contains {bad}"))
+    return value
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+def _scalar(node: yaml.ScalarNode, where: Path_, doc: Document, diags: list[Diagnostic]) -> Any:
+    """YAML 1.2 core schema for plain scalars; quoted and block scalars are always text."""
+    text = node.value
+    if node.style not in (None, ""):
+        return text
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    if _INT.fullmatch(text):
+        digits = text.lstrip("+-")
+        if len(digits) > 1 and digits.startswith("0"):
+            diags.append(diagnostic("yaml-ambiguous", doc.path, line, col,
+                                    f"'{text}' has a leading zero; it is read as the text \"{text}\", "
+                                    "but YAML 1.1 tools read it as an octal number",
+                                    f'Write it in quotes: "{text}".'))
+            return text
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if text.lower() in _YAML11_BOOL and not _is_country_item(where, text):
+        diags.append(diagnostic("yaml-ambiguous", doc.path, line, col,
+                                f"'{text}' is read as the text \"{text}\", "
+                                "but YAML 1.1 tools read it as a boolean", f'Write it in quotes: "{text}".'))
+    return text
+
+
+def _is_country_item(where: Path_, text: str) -> bool:
+    """`NO` in a list of countries is Norway: the documented reading, not a trap."""
+    return len(where) >= 2 and where[-2] == "countries" and text == "NO"
+
+
+# --- BibTeX ----------------------------------------------------------------------
+
+logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class BibEntry:
+    key: str
+    entry_type: str
+    fields: dict[str, str]
+    line: int  # 1-based
+    field_lines: dict[str, int]
+
+
+@dataclass
+class Bibliography:
+    path: str
+    entries: dict[str, BibEntry] = field(default_factory=dict)
+    strings: dict[str, str] = field(default_factory=dict)
+
+
+def load_bibliography(path: Path, display: str) -> tuple[Bibliography, list[Diagnostic]]:
+    text, diags = read_text(path, display, MAX_BIB_BYTES)
+    if text is None and diags and diags[0].code == "file-encoding" and path.stat().st_size <= MAX_BIB_BYTES:
+        # Report every bad line, then read the rest so that the other entries are still checked;
+        # the build stops on the errors, so the replacement characters never reach a page.
+        raw = path.read_bytes()
+        diags = _encoding_errors(raw, display)
+        text = raw.decode("utf-8-sig", errors="replace")
+    if text is None:
+        return Bibliography(display), diags
+    bib, found = parse_bibliography(text, display)
+    return bib, diags + found
+
+
+def _encoding_errors(raw: bytes, display: str) -> list[Diagnostic]:
+    out = []
+    for n, line in enumerate(raw.split(b"\n"), 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            out.append(diagnostic("file-encoding", display, n, exc.start + 1,
+                                  f"byte 0x{line[exc.start]:02x} is not valid UTF-8"))
+    return out
+
+
+def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diagnostic]]:
+    bib = Bibliography(display)
+    diags: list[Diagnostic] = []
+    try:
+        library = bibtexparser.parse_string(text)
+    except Exception as exc:  # bibtexparser has no error type of its own; never let it escape
+        return bib, [diagnostic("bib-syntax", display, 1, 1, f"the bibliography could not be read: {exc}")]
+    seen_folded: dict[str, BibEntry] = {}
+    lines = text.split("\n")  # not splitlines(): form feeds and U+2028 are not line breaks here
+    for block in library.blocks:
+        line = _true_line(lines, block.start_line + 1)  # bibtexparser counts from 0
+        if isinstance(block, bibmodel.DuplicateBlockKeyBlock):
+            first = seen_folded.get(block.key.lower())
+            where = f" (first on line {first.line})" if first else ""
+            diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+                                    f"key '{block.key}' is used by another entry{where}"))
+        elif isinstance(block, bibmodel.DuplicateFieldKeyBlock):
+            # report it, then keep the entry (first value wins) so that records citing it
+            # do not also fail: one problem, one diagnostic
+            entry_block = block.ignore_error_block
+            for name in sorted(block.duplicate_keys):
+                lines = [f.start_line + 1 for f in entry_block.fields if f.key.lower() == name.lower()]
+                diags.append(diagnostic("bib-duplicate-field", display, lines[-1] if lines else line, 1,
+                                        f"entry '{entry_block.key}' gives field '{name}' twice"
+                                        + (f" (first on line {lines[0]})" if len(lines) > 1 else "")))
+            _add_entry(bib, entry_block, seen_folded, display, diags, line, raw=True)
+        elif isinstance(block, bibmodel.ParsingFailedBlock):
+            reason = str(block.error).strip() or type(block.error).__name__
+            if isinstance(block.error, Exception) and type(block.error).__name__ == "BlockAbortedException":
+                reason = str(getattr(block.error, "abort_reason", "")) or "syntax error in entry"
+            diags.append(diagnostic("bib-syntax", display, line, 1, _first_line(reason)))
+        elif isinstance(block, bibmodel.String):
+            bib.strings[block.key.lower()] = str(block.value)
+        elif isinstance(block, bibmodel.Entry):
+            _add_entry(bib, block, seen_folded, display, diags, line)
+    return bib, diags
+
+
+def _true_line(lines: list[str], line: int) -> int:
+    """bibtexparser's start_line drifts by a line or two in long files; re-anchor on the '@'."""
+    for candidate in range(line, min(line + 5, len(lines)) + 1):
+        if lines[candidate - 1].lstrip().startswith("@"):
+            return candidate
+    return line
+
+
+# A missing comma makes bibtexparser read the next field into this one's value.
+_SWALLOWED = re.compile(r"[}\"]\s*\n?\s*([A-Za-z][\w:+.-]*)\s*=\s*[{\"0-9]")
+
+
+def _add_entry(bib: Bibliography, block: bibmodel.Entry, seen_folded: dict[str, BibEntry],
+               display: str, diags: list[Diagnostic], line: int, raw: bool = False) -> None:
+    drift = line - (block.start_line + 1)
+    fields: dict[str, str] = {}
+    field_lines: dict[str, int] = {}
+    for f in block.fields:
+        name = f.key.lower()
+        if name in fields:
+            continue
+        value = str(f.value)
+        if raw and len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
+            value = value[1:-1]  # blocks that failed parsing keep their enclosing braces
+        field_lines[name] = (f.start_line if f.start_line is not None else block.start_line) + 1 + drift
+        swallowed = _SWALLOWED.search(value)
+        if swallowed:
+            diags.append(diagnostic("bib-syntax", display, field_lines[name], 1,
+                                    f"field '{name}' of '{block.key}' runs into field '{swallowed.group(1)}'; "
+                                    "a comma is probably missing", "Add a comma at the end of the field."))
+        fields[name] = value
+    entry = BibEntry(block.key, block.entry_type.lower(), fields, line, field_lines)
+    folded = entry.key.lower()
+    if folded in seen_folded:
+        first = seen_folded[folded]
+        if first.key == entry.key:
+            return  # an exact duplicate is reported by bibtexparser's DuplicateBlockKeyBlock
+        diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+                                f"key '{entry.key}' differs only in case from '{first.key}' (line {first.line})"))
+        return
+    seen_folded[folded] = entry
+    bib.entries[entry.key] = entry
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+# --- the whole project -----------------------------------------------------------
+
+STUDIES_DIR = "evidence/studies"
+CODEBOOK_DIR = "evidence/codebook"
+BIB_FILE = "references.bib"
+
+
+@dataclass
+class Loaded:
+    """Everything read from disk, before any checking."""
+
+    root: Path
+    records: dict[str, Document]  # key (file stem) -> document
+    record_paths: dict[str, str]  # key -> display path, including records that failed to parse
+    codebook: dict[str, Document]  # vocabulary name (file stem) -> document
+    bib: Bibliography
+    diagnostics: list[Diagnostic]
+    files: int
+
+
+def load_project(root: Path) -> Loaded:
+    diags: list[Diagnostic] = []
+    records: dict[str, Document] = {}
+    record_paths: dict[str, str] = {}
+    codebook: dict[str, Document] = {}
+    files = 0
+    for folder, target in ((CODEBOOK_DIR, codebook), (STUDIES_DIR, records)):
+        directory = root / folder
+        for path in sorted(directory.glob("*.y*ml")) if directory.is_dir() else ():
+            display = f"{folder}/{path.name}"
+            files += 1
+            if target is records:
+                record_paths[path.stem] = display
+            if path.suffix == ".yml":
+                # one spelling keeps URLs and `evidence new` predictable
+                diags.append(diagnostic("record-key-invalid", display, 1, 1,
+                                        "record files end in '.yaml', not '.yml'",
+                                        f"Rename the file to {path.stem}.yaml."))
+                continue
+            doc, found = load_yaml(path, display)
+            diags.extend(found)
+            if doc is not None:
+                target[path.stem] = doc
+    bib_path = root / BIB_FILE
+    if bib_path.is_file():
+        files += 1
+        bib, found = load_bibliography(bib_path, BIB_FILE)
+        diags.extend(found)
+    else:
+        bib = Bibliography(BIB_FILE)
+        diags.append(diagnostic("file-unreadable", BIB_FILE, 1, 1, "references.bib is missing",
+                                "Create references.bib at the top of the project."))
+    return Loaded(root, records, record_paths, codebook, bib, diags, files)

@@ -1,0 +1,101 @@
+"""The record format as a JSON Schema, generated from the codebook.
+
+The same schema validates records in `evidence check` and gives editors
+completion (through the yaml-language-server modeline at the top of each record);
+`schema/study.schema.json` is this function's output, and a test fails when the
+committed copy is stale.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .codebook import REQUIRED_VOCABULARIES, Codebook, Vocabulary, country_codes
+
+SCHEMA_PATH = "schema/study.schema.json"
+SCHEMA_ID = "https://coproduction-atlas.example/schema/study.schema.json"
+
+# Fields that are not vocabularies. Their order here is the canonical field order.
+TEXT_FIELDS = {
+    "summary": "Two to four sentences in your own words: what the study did, found or argued. "
+               "Never copied from the abstract.",
+    "coding_note": "What the coding was based on, what was checked where, and what was left out "
+                   "because it could not be confirmed.",
+}
+FINDING_LIST_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
+REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis")
+FIELD_ORDER = ("summary", "study_type", "methods", "countries", "sectors", "logics", "barriers",
+               "enablers", "phases", "levels", "concepts", "basis", "coding_note", "findings")
+
+
+def _term_schema(vocab: Vocabulary) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "enum": vocab.slugs,
+        "x-vocabulary": vocab.name,
+        # VS Code's YAML extension shows these beside each value while completing
+        "enumDescriptions": [f"{t.label}: {' '.join(t.definition.split())}" for t in vocab.terms.values()],
+    }
+
+
+def _list_of(items: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"type": "array", "items": items, "uniqueItems": True, "description": description}
+
+
+def _countries_schema() -> dict[str, Any]:
+    return _list_of(
+        {"type": "string", "enum": country_codes(), "x-vocabulary": "countries"},
+        "ISO 3166-1 alpha-2 codes of the countries studied (GB, FR, NO, ...); [] if none.",
+    )
+
+
+def record_schema(codebook: Codebook) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    by_field = codebook.by_field()
+    for name in FIELD_ORDER:
+        if name in TEXT_FIELDS:
+            props[name] = {"type": "string", "minLength": 1, "description": TEXT_FIELDS[name]}
+        elif name == "countries":
+            props[name] = _countries_schema()
+        elif name == "findings":
+            continue
+        elif name in by_field:
+            vocab = by_field[name]
+            term = _term_schema(vocab)
+            props[name] = _list_of(term, vocab.title) if vocab.multiple else {**term, "description": vocab.title}
+        elif name in REQUIRED_VOCABULARIES.values():
+            props[name] = {}  # its vocabulary file is missing (reported once); accept anything meanwhile
+    finding_props: dict[str, Any] = {
+        "claim": {"type": "string", "minLength": 1, "description": "One claim of the study, in your own words."},
+        "locator": {"type": "string", "minLength": 1,
+                    "description": "Where the claim is made: 'p. 230', 'section 4', or 'abstract'."},
+    }
+    for name in FINDING_LIST_FIELDS:
+        if name in props:
+            finding_props[name] = {**props[name], "description": f"Subset of the record's {name}."}
+    props["findings"] = {
+        "type": "array",
+        "description": "Claims of the study, each with its own codes and a locator.",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["claim", "locator"],
+            "properties": finding_props,
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Co-production Evidence Atlas study record",
+        "description": "One study: evidence/studies/<bibtex-key>.yaml. Generated from evidence/codebook/; "
+                       "do not edit by hand (run `evidence schema`).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [f for f in REQUIRED_FIELDS if f in props],
+        "properties": props,
+    }
+
+
+def schema_text(codebook: Codebook) -> str:
+    return json.dumps(record_schema(codebook), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,50 @@
+"""Shared test helpers: fixture projects and running the `evidence` command in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from pathlib import Path
+
+from generator.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASE = FIXTURES / "base"
+INVALID = FIXTURES / "invalid"
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "bib"
+
+
+def make_project(dest: Path, overlay: Path | None = None) -> Path:
+    """Copy the small valid fixture base to dest, then lay a case's files over it.
+
+    A case may list paths to delete from the base in a file named `_delete`.
+    """
+    shutil.copytree(BASE, dest)
+    if overlay is not None:
+        for src in sorted(overlay.rglob("*")):
+            rel = src.relative_to(overlay)
+            if rel.name in ("expected.txt", "_delete", "args"):
+                continue
+            target = dest / rel
+            if src.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, target)
+        deletions = overlay / "_delete"
+        if deletions.is_file():
+            for line in deletions.read_text().split():
+                (dest / line).unlink()
+    return dest
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()

@@ -1,0 +1,44 @@
+"""One fixture per diagnostic code, each with its exact expected output.
+
+Regenerate an expected.txt only after reading the new output:
+    python -m tests.golden
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.diagnostics import CODES
+
+from .helpers import INVALID, make_project, run
+
+CASES = sorted(p for p in INVALID.glob("*/*") if p.is_dir())
+
+
+def check_case(case: Path, tmp_path: Path) -> tuple[int, str]:
+    root = make_project(tmp_path / "project", case)
+    code, out, _ = run("--root", str(root), "check")
+    return code, out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_fixture_gives_exact_diagnostics(case: Path, tmp_path: Path) -> None:
+    code, out = check_case(case, tmp_path)
+    expected = (case / "expected.txt").read_text(encoding="utf-8")
+    assert out == expected
+    # every fixture shows its own code, and fails the check unless that code is a warning
+    assert f"[{case.parent.name}]" in out
+    assert code == (1 if "error[" in out else 0)
+
+
+def test_every_registered_code_has_a_fixture() -> None:
+    covered = {c.parent.name for c in CASES}
+    assert sorted(set(CODES) - covered) == []
+    assert sorted(covered - set(CODES)) == []  # no fixture for a code that does not exist
+
+
+def test_the_valid_base_is_clean(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    assert run("--root", str(root), "check", "--strict") == (0, "", "checked 14 files: 0 errors, 0 warnings\n")

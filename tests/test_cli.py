@@ -1,0 +1,68 @@
+"""The `evidence` command as a contributor meets it: formats, exit codes, explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from generator.diagnostics import CODES
+
+from .helpers import INVALID, ROOT, make_project, run
+
+
+def test_shipped_evidence_base_is_clean_in_strict_mode() -> None:
+    code, out, err = run("--root", str(ROOT), "check", "--strict")
+    assert (code, out) == (0, ""), out
+    assert "0 errors, 0 warnings" in err
+
+
+def test_json_format(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", INVALID / "unknown-term" / "misspelt-terms")
+    code, out, _ = run("--root", str(root), "check", "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert [(d["code"], d["line"], d["column"]) for d in data] == [
+        ("unknown-term", 6, 11), ("unknown-term", 7, 10), ("unknown-term", 13, 8)]
+    assert data[1]["hint"].startswith("Did you mean 'professional'?")
+
+
+def test_github_format_escapes_annotations(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", INVALID / "unknown-term" / "misspelt-terms")
+    code, out, _ = run("--root", str(root), "check", "--format", "github")
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("::error file=evidence/studies/smith2020.yaml,line=6,col=11,title=unknown-term::")
+    assert "%0A%0Ahint: Did you mean 'social-care'?" in first
+
+
+def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", INVALID / "bib-unused" / "uncited")
+    assert run("--root", str(root), "check")[0] == 0
+    code, out, _ = run("--root", str(root), "check", "--strict")
+    assert code == 1 and "error[bib-unused]" in out
+
+
+def test_usage_error_exits_2() -> None:
+    assert run("check", "--format", "xml")[0] == 2
+    assert run("frobnicate")[0] == 2
+    assert run("explain", "no-such-code")[0] == 2
+
+
+def test_explain_every_code() -> None:
+    for code in CODES:
+        status, out, _ = run("explain", code)
+        assert status == 0 and out.startswith(f"{code} (") and "How to fix it:" in out
+    status, out, _ = run("explain")
+    assert status == 0 and len(out.splitlines()) == len(CODES)
+
+
+def test_no_traceback_for_a_binary_record(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    (root / "evidence/studies/smith2020.yaml").write_bytes(bytes(range(256)) * 4)
+    code, out, err = run("--root", str(root), "check")
+    assert code == 1 and "Traceback" not in out + err
+    assert "error[file-encoding]" in out
+
+
+def test_schema_is_not_stale() -> None:
+    assert run("--root", str(ROOT), "schema", "--check") == (0, "", "")
