@@ -1,0 +1,201 @@
+"""Build: write the generated pages, then run the site builder (MkDocs) into site/.
+
+The generator never imports MkDocs: it writes Markdown into build/docs and runs
+`mkdocs build` as a separate program, so the builder can be swapped (Zensical)
+without touching load/check/model/render. The new site is built beside the old
+one and swapped in only when the build succeeds; a failure leaves site/ as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import diagnostics as dg
+from .check import check
+from .load import load_project
+from .model import build_model
+from .render import render
+
+DOCS = Path("build/docs")
+SITE = Path("site")
+CONTENT = Path("content")
+ASSETS = Path(__file__).parent / "assets"
+WATCHED = ("evidence", "content", "references.bib", "mkdocs.yml", "overrides")
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def generate(root: Path, quiet: bool = False, strict: bool = False) -> tuple[bool, int]:
+    """load -> check -> model -> render, then sync build/docs. Returns (ok, pages changed)."""
+    started = time.monotonic()
+    loaded = load_project(root)
+    result = check(loaded)
+    diags = dg.escalate(result.diagnostics) if strict else result.diagnostics
+    if diags:
+        print(dg.format_text(diags), file=sys.stderr)
+    _say(quiet, dg.summary_line(diags, loaded.files))
+    if dg.has_errors(diags):
+        return False, 0
+    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths)
+    pages = render(model, repo_url=_repo_url(root))
+    pages.update(_content_pages(root, pages))
+    changed = _sync(root / DOCS, pages)
+    _say(quiet, f"generated {len(pages)} pages ({changed} changed) in {time.monotonic() - started:.1f} s")
+    return True, changed
+
+
+def _repo_url(root: Path) -> str | None:
+    """Where 'suggest a correction' links point: ATLAS_REPO_URL, else none."""
+    url = os.environ.get("ATLAS_REPO_URL", "").strip()
+    return url if url.startswith("https://") else None
+
+
+def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    content = root / CONTENT
+    for path in sorted(content.rglob("*")) if content.is_dir() else ():
+        if path.is_file() and not path.name.startswith(("_", ".")):
+            rel = path.relative_to(content).as_posix()
+            if rel in generated:
+                continue  # generated pages win; a test keeps the two sets apart
+            out[rel] = path.read_text(encoding="utf-8")
+    for path in sorted(ASSETS.glob("*")):
+        out[f"assets/{path.name}"] = path.read_text(encoding="utf-8")
+    return out
+
+
+def _sync(docs: Path, pages: dict[str, str]) -> int:
+    """Write only what changed, delete what is gone: MkDocs' watcher and mtimes see real changes only."""
+    changed = 0
+    docs.mkdir(parents=True, exist_ok=True)
+    for rel, text in pages.items():
+        target = docs / rel
+        data = text.encode("utf-8")
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        changed += 1
+    wanted = set(pages)
+    for path in sorted(docs.rglob("*"), reverse=True):
+        rel = path.relative_to(docs).as_posix()
+        if path.is_file() and rel not in wanted:
+            path.unlink()
+            changed += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return changed
+
+
+def _source_date_epoch(root: Path) -> str:
+    """Dates in the output come from the last commit, not the clock (byte-identical builds)."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return os.environ["SOURCE_DATE_EPOCH"]
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=root, capture_output=True,
+                             text=True, check=True, timeout=30).stdout.strip()
+        return out or "0"
+    except (OSError, subprocess.SubprocessError):
+        return "0"
+
+
+def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
+    ok, _ = generate(root, quiet=quiet, strict=strict)
+    if not ok:
+        print("evidence: the check failed; nothing was built and site/ was left as it was", file=sys.stderr)
+        return 1
+    site = root / SITE
+    staging = Path(tempfile.mkdtemp(prefix=".site-", dir=root))
+    _say(quiet, "building the site with mkdocs ...")
+    started = time.monotonic()
+    env = {**os.environ, "SOURCE_DATE_EPOCH": _source_date_epoch(root), "NO_MKDOCS_2_WARNING": "1"}
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--site-dir", str(staging)]
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log: list[str] = []
+    ticker = _Ticker(quiet, started)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        log.append(line)
+        if not quiet and ("WARNING" in line or "ERROR" in line):
+            print("  " + line.rstrip(), file=sys.stderr)
+    status = proc.wait()
+    ticker.stop()
+    if status != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "".join(log[-30:])
+        print(tail, file=sys.stderr, end="")
+        print("evidence: mkdocs failed; site/ was left as it was", file=sys.stderr)
+        return 1
+    _swap(staging, site)
+    _say(quiet, f"built {site.relative_to(root)}/ in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _swap(new: Path, site: Path) -> None:
+    old = site.with_name(site.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if site.exists():
+        site.rename(old)
+    new.rename(site)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _Ticker:
+    """Progress on long builds: a line every 10 s while mkdocs works."""
+
+    def __init__(self, quiet: bool, started: float) -> None:
+        self._stop = threading.Event()
+        self._thread = None
+        if not quiet and sys.stderr.isatty():
+            self._thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+            self._thread.start()
+
+    def _run(self, started: float) -> None:
+        while not self._stop.wait(10):
+            print(f"  ... still building ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _snapshot(root: Path) -> dict[str, float]:
+    stamp: dict[str, float] = {}
+    for name in WATCHED:
+        path = root / name
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+        for p in files:
+            stamp[str(p)] = p.stat().st_mtime
+    return stamp
+
+
+def serve(root: Path, addr: str) -> int:
+    """Regenerate build/docs when the evidence changes; `mkdocs serve` reloads the browser."""
+    ok, _ = generate(root)
+    if not ok:
+        print("evidence: fix the errors above; serve will start when the check passes", file=sys.stderr)
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", addr], cwd=root)
+    last = _snapshot(root)
+    try:
+        while proc.poll() is None:
+            time.sleep(1)
+            now = _snapshot(root)
+            if now != last:
+                last = now
+                print("change detected; regenerating ...", file=sys.stderr)
+                generate(root)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proc.terminate()
+        proc.wait()
+    return 0

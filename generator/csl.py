@@ -1,0 +1,132 @@
+"""BibTeX entries as CSL-JSON, and formatted references through citeproc-py.
+
+The CSL-JSON is built here from the BibTeX fields rather than by citeproc-py's own
+BibTeX reader, which turns book chapters into journal articles. LaTeX is decoded
+only in the fields that are shown (decoding everything is ~20x slower).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
+from pylatexenc.latex2text import LatexNodes2Text
+
+from .load import BibEntry
+
+CSL_DIR = Path(__file__).parent / "csl"
+STYLES = {"apa": "APA 7", "chicago-author-date": "Chicago author-date", "harvard-cite-them-right": "Harvard"}
+
+CSL_TYPES = {
+    "article": "article-journal",
+    "book": "book",
+    "incollection": "chapter",
+    "inbook": "chapter",
+    "inproceedings": "paper-conference",
+    "techreport": "report",
+    "report": "report",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "online": "webpage",
+}
+
+_latex = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def decode(value: str) -> str:
+    """LaTeX to plain Unicode text; braces that protect capitals disappear."""
+    if "\\" in value or "{" in value or "~" in value or "--" in value:
+        try:
+            value = _latex.latex_to_text(value)
+        except Exception:  # pylatexenc is lenient, but never let a bad field stop a build
+            value = value.replace("{", "").replace("}", "")
+    return " ".join(value.split())
+
+
+def persons(value: str) -> list[dict[str, str]]:
+    """BibTeX names ('van Eijk, Carola and {Governance International}') as CSL names."""
+    out: list[dict[str, str]] = []
+    for raw in split_multiple_persons_names(value):
+        raw = raw.strip()
+        if raw.startswith("{") and raw.endswith("}"):
+            out.append({"literal": decode(raw[1:-1])})  # a corporate author
+            continue
+        if raw.lower() == "others":
+            continue
+        parts = parse_single_name_into_parts(raw, strict=False)
+        name = {"family": decode(" ".join(parts.last)), "given": decode(" ".join(parts.first))}
+        if parts.von:
+            name["non-dropping-particle"] = decode(" ".join(parts.von))
+        if parts.jr:
+            name["suffix"] = decode(" ".join(parts.jr))
+        out.append({k: v for k, v in name.items() if v})
+    return out
+
+
+def csl_item(entry: BibEntry) -> dict[str, Any]:
+    f = entry.fields
+    item: dict[str, Any] = {"id": entry.key, "type": CSL_TYPES.get(entry.entry_type, "document")}
+    for bib_name, csl_name in (("author", "author"), ("editor", "editor")):
+        if f.get(bib_name):
+            item[csl_name] = persons(f[bib_name])
+    simple = {
+        "title": "title", "journal": "container-title", "booktitle": "container-title",
+        "publisher": "publisher", "address": "publisher-place", "volume": "volume", "number": "issue",
+        "edition": "edition", "isbn": "ISBN", "institution": "publisher", "school": "publisher",
+        "url": "URL", "chapter": "chapter-number",
+    }
+    for bib_name, csl_name in simple.items():
+        if f.get(bib_name) and csl_name not in item:
+            item[csl_name] = decode(f[bib_name])
+    if f.get("pages"):
+        item["page"] = re.sub(r"\s*-+\s*", "-", f["pages"].strip())
+    if f.get("doi"):
+        item["DOI"] = f["doi"].strip()
+    year = re.search(r"\d{4}", f.get("year", ""))
+    if year:
+        item["issued"] = {"date-parts": [[int(year.group())]]}
+    return item
+
+
+def _escaped(value: Any) -> Any:
+    """citeproc-py's HTML formatter does not escape variables: escape them before."""
+    if isinstance(value, str):
+        return escape(value, quote=False)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k in ("id", "type") else _escaped(v)) for k, v in value.items()}
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def _style(name: str) -> Any:
+    from citeproc import CitationStylesStyle
+
+    return CitationStylesStyle(str(CSL_DIR / f"{name}.csl"), validate=False)
+
+
+def format_html(items: list[dict[str, Any]], style: str = "apa") -> list[str]:
+    """Formatted bibliography entries as safe HTML, in the order given."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    if not items:
+        return []
+    source = CiteProcJSON([_escaped(i) for i in items])
+    bib = CitationStylesBibliography(_style(style), source, formatter.html)
+    for item in items:
+        bib.register(Citation([CitationItem(item["id"])]))
+    # citeproc sorts by the style's rules; return them in the caller's order
+    by_key = {str(k): str(v) for k, v in zip(bib.keys, bib.bibliography(), strict=True)}
+    return [_link_doi(by_key[item["id"]]) for item in items]
+
+
+def _link_doi(html: str) -> str:
+    return re.sub(r"(https://doi\.org/[^\s<]+?)(\.?)$",
+                  lambda m: f'<a href="{m.group(1).replace(chr(34), "&quot;")}">{m.group(1)}</a>{m.group(2)}', html)

@@ -1,0 +1,222 @@
+"""Model: frozen dataclasses for the whole atlas, with every cross-link resolved once.
+
+No I/O here. `build_model` takes the checked records, the codebook and the
+bibliography, and returns studies, dimensions and terms with their studies,
+findings, counts and co-occurrences, ready for rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .codebook import Codebook, country_name
+from .csl import csl_item, decode, persons
+from .load import Bibliography
+
+# Dimensions shown as links on study pages and compared on term pages, in display order.
+# (field in records, URL section, vocabulary name or None for countries)
+DIMENSIONS: tuple[tuple[str, str, str | None], ...] = (
+    ("logics", "logics", "logics"),
+    ("sectors", "sectors", "sectors"),
+    ("countries", "countries", None),
+    ("traditions", "traditions", "traditions"),
+    ("barriers", "barriers", "barriers"),
+    ("enablers", "enablers", "enablers"),
+    ("phases", "phases", "phases"),
+    ("levels", "levels", "levels"),
+    ("study_type", "study-types", "study_types"),
+    ("methods", "methods", "methods"),
+    ("concepts", "concepts", "concepts"),
+    ("basis", "basis", "basis"),
+)
+# Dimensions whose co-occurrence is worth showing on every term page.
+COMPARED = ("logics", "sectors", "countries", "barriers", "enablers")
+FINDING_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
+RELATED_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers", "concepts", "phases", "levels")
+RELATED_LIMIT = 5
+COOCCUR_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class Finding:
+    study: str
+    index: int  # 1-based, as shown and used in anchors
+    claim: str
+    locator: str
+    codes: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Study:
+    key: str
+    title: str
+    authors: tuple[str, ...]  # display names, "Given Family"
+    author_families: tuple[str, ...]
+    year: str
+    entry_type: str
+    container: str
+    doi: str | None
+    summary: str
+    coding_note: str
+    codes: dict[str, tuple[str, ...]]  # field -> slugs (countries as ISO codes); traditions derived
+    findings: tuple[Finding, ...]
+    csl: dict[str, Any]
+    record_path: str
+    related: tuple[tuple[str, int], ...] = ()  # (study key, shared codes), best first
+
+    @property
+    def short_cite(self) -> str:
+        fam = self.author_families
+        who = fam[0] if len(fam) == 1 else f"{fam[0]} & {fam[1]}" if len(fam) == 2 else f"{fam[0]} et al." if fam else "Anon."
+        return f"{who} ({self.year})"
+
+
+@dataclass(frozen=True)
+class Term:
+    dimension: str  # record field, e.g. "logics"
+    section: str  # URL section, e.g. "logics"
+    slug: str  # URL part; lowercase ISO code for countries
+    value: str  # the value as stored in records (ISO code upper-case for countries)
+    label: str
+    definition: str
+    source: str | None
+    studies: tuple[str, ...]
+    findings: tuple[tuple[str, int], ...]  # (study key, finding index)
+    cooccurs: dict[str, tuple[tuple[str, int], ...]]  # dimension -> ((value, count), ...)
+    extra: dict[str, str]  # e.g. a country's tradition
+
+    @property
+    def url(self) -> str:
+        return f"{self.section}/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    field: str
+    section: str
+    title: str
+    description: str
+    terms: tuple[Term, ...]
+
+    def term(self, value: str) -> Term:
+        for t in self.terms:
+            if t.value == value:
+                return t
+        raise KeyError(value)
+
+
+@dataclass(frozen=True)
+class Model:
+    studies: dict[str, Study]  # sorted by key
+    dimensions: dict[str, Dimension]  # field -> dimension
+    codebook: Codebook
+    years: tuple[int, int] | None
+
+    def term(self, field: str, value: str) -> Term:
+        return self.dimensions[field].term(value)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def _clean(text: Any) -> str:
+    return " ".join(str(text or "").split())
+
+
+def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
+                record_paths: dict[str, str]) -> Model:
+    tradition_of = codebook.tradition_of()
+    studies: dict[str, Study] = {}
+    for key in sorted(records):
+        data = records[key]
+        entry = bib.entries[key]
+        codes = {field: _as_tuple(data.get(field)) for field, _, _ in DIMENSIONS if field != "traditions"}
+        codes["traditions"] = tuple(sorted({tradition_of[c] for c in codes["countries"] if c in tradition_of}))
+        findings = tuple(
+            Finding(key, i, _clean(f["claim"]), _clean(f["locator"]),
+                    {name: _as_tuple(f.get(name)) for name in FINDING_FIELDS})
+            for i, f in enumerate(data.get("findings") or [], 1)
+        )
+        names = persons(entry.fields.get("author") or entry.fields.get("editor") or "")
+        year = re.search(r"\d{4}", entry.fields.get("year", ""))
+        studies[key] = Study(
+            key=key,
+            title=decode(entry.fields.get("title", key)),
+            authors=tuple(n.get("literal") or " ".join(filter(None, (n.get("given"), n.get("non-dropping-particle"),
+                                                                     n.get("family")))) for n in names),
+            author_families=tuple(n.get("literal") or " ".join(filter(None, (n.get("non-dropping-particle"),
+                                                                             n.get("family")))) for n in names),
+            year=year.group() if year else "n.d.",
+            entry_type=entry.entry_type,
+            container=decode(entry.fields.get("journal") or entry.fields.get("booktitle") or
+                             entry.fields.get("publisher") or ""),
+            doi=entry.fields.get("doi", "").strip() or None,
+            summary=_clean(data.get("summary")),
+            coding_note=_clean(data.get("coding_note")),
+            codes=codes,
+            findings=findings,
+            csl=csl_item(entry),
+            record_path=record_paths[key],
+        )
+    studies = _with_related(studies)
+    dimensions = {field: _dimension(field, section, vocab, codebook, studies, tradition_of)
+                  for field, section, vocab in DIMENSIONS}
+    years = sorted(int(s.year) for s in studies.values() if s.year.isdigit())
+    return Model(studies, dimensions, codebook, (years[0], years[-1]) if years else None)
+
+
+def _with_related(studies: dict[str, Study]) -> dict[str, Study]:
+    """Related studies share codes; rank by how many, then by key for stable output."""
+    index: dict[tuple[str, str], set[str]] = {}
+    for s in studies.values():
+        for field in RELATED_FIELDS:
+            for v in s.codes[field]:
+                index.setdefault((field, v), set()).add(s.key)
+    out = {}
+    for s in studies.values():
+        shared: Counter[str] = Counter()
+        for field in RELATED_FIELDS:
+            for v in s.codes[field]:
+                shared.update(k for k in index[(field, v)] if k != s.key)
+        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:RELATED_LIMIT]
+        out[s.key] = Study(**{**s.__dict__, "related": tuple(ranked)})
+    return out
+
+
+def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codebook,
+               studies: dict[str, Study], tradition_of: dict[str, str]) -> Dimension:
+    if vocab_name is None:  # countries: the ones used, named by ISO 3166 through pycountry
+        used = sorted({c for s in studies.values() for c in s.codes["countries"]}, key=country_name)
+        values = [(c, c.lower(), country_name(c), "", None) for c in used]
+        title, description = "Countries", "Countries studied, as ISO 3166-1 codes, named by pycountry."
+    else:
+        vocab = codebook.vocabularies[vocab_name]
+        values = [(t.slug, t.slug, t.label, t.definition, t.source) for t in vocab.terms.values()]
+        title, description = vocab.title, vocab.description
+    terms = []
+    for value, slug, label, definition, source in values:
+        having = tuple(k for k, s in studies.items() if value in s.codes[field])
+        findings = tuple((s.key, f.index) for s in studies.values() for f in s.findings
+                         if value in f.codes.get(field, ()))
+        extra = {"tradition": tradition_of.get(value, "")} if vocab_name is None else {}
+        terms.append(Term(field, section, slug, value, label, " ".join(definition.split()), source,
+                          having, findings, _cooccurs(field, value, (studies[k] for k in having)), extra))
+    return Dimension(field, section, title, " ".join(description.split()), tuple(terms))
+
+
+def _cooccurs(field: str, value: str, studies: Iterable[Study]) -> dict[str, tuple[tuple[str, int], ...]]:
+    counters: dict[str, Counter[str]] = {d: Counter() for d in COMPARED if d != field}
+    for s in studies:
+        for d, counter in counters.items():
+            counter.update(s.codes[d])
+    return {d: tuple(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:COOCCUR_LIMIT])
+            for d, c in counters.items()}

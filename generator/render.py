@@ -1,0 +1,150 @@
+"""Render: the model as Markdown pages and data files, as a dict of path -> text.
+
+Every value a template prints goes through `finalize`, which makes text safe for
+Markdown and HTML (whitespace collapsed, Markdown punctuation backslash-escaped,
+& < > " ' as entities). Only `Markup` built here (links, formatted references)
+passes unchanged, so contributor text can never become markup or script.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from . import diagnostics
+from .codebook import country_name
+from .csl import format_html
+from .model import COMPARED, DIMENSIONS, Model, Study, Term
+
+TEMPLATES = Path(__file__).parent / "templates"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
+
+
+def md_text(value: Any) -> str:
+    """Plain text made inert in Markdown and HTML."""
+    text = " ".join(str(value).split())
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=True)
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return md_text(value)
+
+
+def yaml_title(text: str) -> str:
+    """A front-matter title: HTML-escaped (the theme prints it raw) and JSON-quoted (valid YAML)."""
+    return json.dumps(html.escape(" ".join(text.split()), quote=True), ensure_ascii=False)
+
+
+class Renderer:
+    def __init__(self, model: Model, repo_url: str | None, edit_branch: str = "main") -> None:
+        self.model = model
+        self.repo_url = repo_url.rstrip("/") if repo_url else None
+        self.edit_branch = edit_branch
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            undefined=StrictUndefined,
+            autoescape=False,  # output is Markdown; escaping is done by finalize
+            finalize=_finalize,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(model=self.model, dimensions=DIMENSIONS, compared=COMPARED)
+        self.page = ""  # the path of the page being rendered, for relative links
+
+    # --- links (the only way markup enters a page) ---------------------------------
+    def rel(self, target: str) -> str:
+        return posixpath.relpath(target, posixpath.dirname(self.page) or ".")
+
+    def link(self, label: Any, target: str) -> Markup:
+        return Markup(f"[{md_text(label)}]({self.rel(target)})")
+
+    def term_link(self, field: str, value: str, count: int | None = None) -> Markup:
+        term = self.model.term(field, value)
+        suffix = f" ({count})" if count is not None else ""
+        return Markup(self.link(term.label, f"{term.section}/{term.slug}.md") + suffix)
+
+    def study_link(self, key: str) -> Markup:
+        s = self.model.studies[key]
+        return self.link(f"{s.short_cite} {s.title}", f"studies/{key}.md")
+
+    def cite_link(self, key: str) -> Markup:
+        return self.link(self.model.studies[key].short_cite, f"studies/{key}.md")
+
+    def doi_link(self, doi: str) -> Markup:
+        url = "https://doi.org/" + doi
+        return Markup(f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>')
+
+    def edit_link(self, study: Study) -> Markup:
+        if not self.repo_url:
+            return Markup("")
+        url = f"{self.repo_url}/edit/{self.edit_branch}/{study.record_path}"
+        if not url.startswith("https://"):
+            return Markup("")
+        return Markup(f"[Suggest a correction to this record]({html.escape(url, quote=True)})")
+
+    # --- pages -------------------------------------------------------------------
+    def _render(self, template: str, page: str, **context: Any) -> str:
+        self.page = page
+        helpers = {
+            "link": self.link, "term_link": self.term_link, "study_link": self.study_link,
+            "cite_link": self.cite_link, "doi_link": self.doi_link, "edit_link": self.edit_link,
+            "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
+        }
+        return self.env.get_template(template).render(page=page, **helpers, **context)
+
+    def render_all(self, references: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        m = self.model
+        for key, study in m.studies.items():
+            out[f"studies/{key}.md"] = self._render("study.md.j2", f"studies/{key}.md", s=study,
+                                                    reference=Markup(references[key]))
+        out["studies/index.md"] = self._render("studies_index.md.j2", "studies/index.md")
+        for field, dim in m.dimensions.items():
+            out[f"{dim.section}/index.md"] = self._render("dimension_index.md.j2", f"{dim.section}/index.md", d=dim)
+            for term in dim.terms:
+                page = f"{dim.section}/{term.slug}.md"
+                out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
+                                         finding_of=self._finding_of, has_tradition="tradition" in term.extra)
+        out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
+        out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
+                                                        codes=list(diagnostics.CODES.values()))
+        return out
+
+    def _finding_of(self, key: str, index: int) -> Any:
+        return self.model.studies[key].findings[index - 1]
+
+    def figures(self) -> dict[str, Any]:
+        m = self.model
+        return {
+            "studies": len(m.studies),
+            "empirical": sum(1 for s in m.studies.values() if "empirical" in s.codes["study_type"]),
+            "findings": sum(len(s.findings) for s in m.studies.values()),
+            "countries": len(m.dimensions["countries"].terms),
+            "sectors": sum(1 for t in m.dimensions["sectors"].terms if t.studies),
+            "years": m.years,
+        }
+
+
+def formatted_references(model: Model) -> dict[str, str]:
+    items = [s.csl for s in model.studies.values()]
+    return dict(zip(model.studies, format_html(items, "apa"), strict=True))
+
+
+def render(model: Model, repo_url: str | None = None) -> dict[str, str]:
+    return Renderer(model, repo_url).render_all(formatted_references(model))
+
+
+def term_is_used(t: Term) -> bool:
+    return bool(t.studies)
