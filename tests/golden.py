@@ -17,5 +17,40 @@ def regenerate_diagnostics() -> None:
         print(f"wrote {case.relative_to(INVALID.parent.parent.parent)}/expected.txt")
 
 
+GOLDEN_RENDER = INVALID.parent.parent / "golden" / "render"
+
+
+def render_fixture(dest: Path) -> dict[str, str]:
+    """Generate the pages of the small fixture base; returns path -> text."""
+    import contextlib
+    import io
+    import os
+
+    from generator.build import DOCS, generate
+
+    root = make_project(dest)
+    os.environ.pop("ATLAS_REPO_URL", None)
+    with contextlib.redirect_stderr(io.StringIO()):
+        ok, _ = generate(root, quiet=True)
+    assert ok
+    docs = root / DOCS
+    return {p.relative_to(docs).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(docs.rglob("*")) if p.is_file() and not p.relative_to(docs).as_posix().startswith("assets/")}
+
+
+def regenerate_render() -> None:
+    import shutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = render_fixture(Path(tmp) / "project")
+    shutil.rmtree(GOLDEN_RENDER, ignore_errors=True)
+    for rel, text in pages.items():
+        target = GOLDEN_RENDER / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    print(f"wrote {len(pages)} files under tests/golden/render/")
+
+
 if __name__ == "__main__":
     regenerate_diagnostics()
+    regenerate_render()

@@ -1,0 +1,84 @@
+"""The build as a maintainer relies on it: complete, deterministic, never partial."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import build_site, copy_project
+from .helpers import ROOT, run
+
+
+def tree_digest(site: Path) -> dict[str, str]:
+    return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def test_every_record_and_term_has_a_page(built_site: Path) -> None:
+    for record in sorted((ROOT / "evidence/studies").glob("*.yaml")):
+        assert (built_site / "studies" / record.stem / "index.html").is_file(), record.stem
+    import yaml
+    for vocab in sorted((ROOT / "evidence/codebook").glob("*.yaml")):
+        data = yaml.safe_load(vocab.read_text(encoding="utf-8"))
+        section = {"study_types": "study-types"}.get(vocab.stem, vocab.stem)
+        assert (built_site / section / "index.html").is_file()
+        for term in data["terms"]:
+            assert (built_site / section / term["slug"] / "index.html").is_file(), (section, term["slug"])
+    assert (built_site / "countries" / "gb" / "index.html").is_file()
+
+
+def test_urls_are_lowercase(built_site: Path) -> None:
+    for path in built_site.rglob("index.html"):
+        rel = path.relative_to(built_site).as_posix()
+        assert rel == rel.lower(), rel
+
+
+def test_study_pages_stay_out_of_the_navigation(built_site: Path) -> None:
+    """No page's size grows with the number of studies: the nav never lists studies."""
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    assert 'href="studies/bovaird2007/"' not in home.split('class="md-content"')[0]
+    sizes = [p.stat().st_size for p in (built_site / "studies").glob("*/index.html")]
+    assert max(sizes) < 80_000
+
+
+def test_no_third_party_requests_in_html(built_site: Path) -> None:
+    for path in built_site.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r'<(?:script|link|img|iframe)\b[^>]*?(?:src|href)="([^"]+)"', text):
+            assert not re.match(r"(https?:)?//", m.group(1)), (path, m.group(1))
+
+
+def test_two_builds_are_byte_identical(tmp_path: Path, built_site: Path) -> None:
+    other = build_site(copy_project(tmp_path / "again"))
+    assert tree_digest(other) == tree_digest(built_site)
+
+
+def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    before = tree_digest(site)
+    (root / "evidence/studies/bovaird2007.yaml").write_text("logics: [profesional]\n", encoding="utf-8")
+    code, out, err = run("--root", str(root), "build", "--quiet")
+    assert code == 1
+    assert "error[unknown-term]" in err and "site/ was left as it was" in err
+    assert tree_digest(site) == before
+
+
+def test_failed_mkdocs_build_leaves_the_previous_site(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    before = tree_digest(site)
+    (root / "content/framework.md").write_text("[broken](no-such-page.md)\n", encoding="utf-8")
+    code, _, err = run("--root", str(root), "build", "--quiet")
+    assert code == 1 and "mkdocs failed" in err
+    assert tree_digest(site) == before
+    assert not list(root.glob(".site-*")), "the staging folder is cleaned up"
+
+
+@pytest.mark.parametrize("page", ["index.html", "studies/parrado2013/index.html", "logics/professional/index.html"])
+def test_pages_have_their_titles(built_site: Path, page: str) -> None:
+    html = (built_site / page).read_text(encoding="utf-8")
+    assert re.search(r"<title>[^<]+ - Co-production Evidence Atlas</title>|<title>Co-production Evidence Atlas</title>", html)
