@@ -197,7 +197,10 @@ def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codeb
     if vocab_name is None:  # countries: the ones used, named by ISO 3166 through pycountry
         used = sorted({c for s in studies.values() for c in s.codes["countries"]}, key=country_name)
         values = [(c, c.lower(), country_name(c), "", None) for c in used]
-        title, description = "Countries", "Countries studied, as ISO 3166-1 codes, named by pycountry."
+        title = "Countries"
+        description = ("The countries that the studies in the atlas examined, coded as ISO 3166-1 alpha-2 codes. "
+                       "Each country belongs to one administrative tradition, so that countries can be compared "
+                       "in groups.")
     else:
         vocab = codebook.vocabularies[vocab_name]
         values = [(t.slug, t.slug, t.label, t.definition, t.source) for t in vocab.terms.values()]
