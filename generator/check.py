@@ -123,6 +123,8 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
     name = _name(where)
     kind = err.validator
     schema = err.schema if isinstance(err.schema, dict) else {}
+    expected: Any = err.validator_value
+    instance: Any = err.instance
     if kind == "required":
         present = err.instance if isinstance(err.instance, dict) else {}
         props = schema.get("properties", {})
@@ -130,11 +132,11 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
                            f"required field '{field}' is missing" + (f" in {name}" if where else ""),
                            f"Add '{field}:'" + (" ([] if nothing applies)." if props.get(field, {}).get("type") == "array"
                                                 else " with its text."))
-                for field in err.validator_value if field not in present]
+                for field in expected if field not in present]
     if kind == "additionalProperties":
         allowed = list(schema.get("properties", {}))
         out = []
-        for extra in sorted(set(err.instance) - set(allowed)):
+        for extra in sorted(set(instance) - set(allowed)):
             kline, kcol = doc.at((*where, extra, "<key>"))
             guess = _nearest(extra, allowed)
             hint = (f"Did you mean '{guess}'?" if guess else "Remove it.") + " Allowed fields: " + ", ".join(allowed) + "."
@@ -142,13 +144,13 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
                                   f"unknown field '{extra}'" + (f" in {name}" if where else ""), hint))
         return out
     if kind == "type":
-        expected = _TYPE_WORDS.get(str(err.validator_value), str(err.validator_value))
+        wanted = _TYPE_WORDS.get(str(expected), str(expected))
         hint = ""
-        if expected == "a list":
+        if wanted == "a list":
             example = "[]" if err.instance is None else f"[{err.instance}]"
             hint = f"Write a list, e.g. {name.split('.')[-1]}: {example}"
         return [diagnostic("wrong-type", doc.path, line, col,
-                           f"{name} must be {expected}, not {_describe(err.instance)}", hint)]
+                           f"{name} must be {wanted}, not {_describe(err.instance)}", hint)]
     if kind == "enum":
         vocab = schema.get("x-vocabulary", "")
         value = err.instance
@@ -160,16 +162,16 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
             hint = f"Did you mean '{guess}'?" if guess else "Use the two-letter ISO 3166-1 code."
             return [diagnostic("unknown-country", doc.path, line, col,
                                f"'{value}' is not an ISO 3166-1 alpha-2 country code", hint)]
-        allowed = [str(v) for v in err.validator_value]
+        allowed = [str(v) for v in expected]
         guess = _nearest(value, allowed) or _nearest(value.lower().replace(" ", "-").replace("_", "-"), allowed)
         hint = (f"Did you mean '{guess}'? " if guess else "") + "Allowed: " + ", ".join(allowed) + "."
         return [diagnostic("unknown-term", doc.path, line, col,
                            f"'{value}' is not a term of the '{vocab}' vocabulary", hint)]
     if kind == "uniqueItems":
-        counts = Counter(map(repr, err.instance))
+        counts = Counter(map(repr, instance))
         seen: set[str] = set()
         out = []
-        for i, item in enumerate(err.instance):
+        for i, item in enumerate(instance):
             if counts[repr(item)] > 1:
                 if repr(item) in seen:
                     iline, icol = doc.at((*where, i))
@@ -272,10 +274,10 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic]) -> Codebook:
             for j, code in enumerate(term.get("countries") or []):
                 if isinstance(code, str) and code not in iso:
                     cline, ccol = doc.at(("terms", i, "countries", j))
-                    guess = suggest_country(code)
+                    iso_guess = suggest_country(code)
                     diags.append(diagnostic("unknown-country", doc.path, cline, ccol,
                                             f"'{code}' is not an ISO 3166-1 alpha-2 country code",
-                                            f"Did you mean '{guess}'?" if guess else ""))
+                                            f"Did you mean '{iso_guess}'?" if iso_guess else ""))
         vocabularies[name] = vocabulary_from_data(name, doc.data)
     for name in REQUIRED_VOCABULARIES:
         if name not in vocabularies and name not in loaded.codebook:

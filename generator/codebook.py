@@ -142,8 +142,9 @@ def suggest_country(value: str) -> str | None:
         return COUNTRY_ALIASES[value.upper()]
     if len(value) == 2 and pycountry.countries.get(alpha_2=value.upper()):
         return value.upper()
-    if len(value) == 3 and pycountry.countries.get(alpha_3=value.upper()):
-        return str(pycountry.countries.get(alpha_3=value.upper()).alpha_2)
+    by_alpha3 = pycountry.countries.get(alpha_3=value.upper()) if len(value) == 3 else None
+    if by_alpha3 is not None:
+        return str(by_alpha3.alpha_2)
     try:
         found = pycountry.countries.search_fuzzy(value)
     except LookupError:

@@ -60,6 +60,14 @@ class Matrix:
     def cell(self, row: str, col: str) -> Cell:
         return self.cells[(row, col)]
 
+    @property
+    def max_count(self) -> int:
+        return max((len(c.studies) for c in self.cells.values()), default=0)
+
+    @property
+    def gap_count(self) -> int:
+        return sum(1 for c in self.cells.values() if c.is_gap)
+
 
 def matrix_slug(row_field: str, col_field: str) -> str:
     name = {"study_type": "study-types"}

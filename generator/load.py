@@ -125,11 +125,11 @@ def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnosti
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        eline, ecol = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         if "depth" in problem or "nesting" in problem:
-            return None, [diagnostic("yaml-nesting", display, line, col, f"YAML reader stopped: {problem}")]
-        return None, [diagnostic("yaml-syntax", display, line, col, problem)]
+            return None, [diagnostic("yaml-nesting", display, eline, ecol, f"YAML reader stopped: {problem}")]
+        return None, [diagnostic("yaml-syntax", display, eline, ecol, problem)]
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return None, [diagnostic("yaml-syntax", display, 1, 1, str(exc).splitlines()[0])]
     if root is None:
@@ -151,8 +151,9 @@ def _first_anchor(text: str) -> tuple[int, int, str] | None:
     try:
         for event in yaml.parse(text, Loader=_Loader):
             name = getattr(event, "anchor", None)
-            if name is not None:
-                return event.start_mark.line + 1, event.start_mark.column + 1, name
+            mark = event.start_mark
+            if name is not None and mark is not None:
+                return mark.line + 1, mark.column + 1, name
     except yaml.YAMLError:  # pragma: no cover - compose already succeeded
         return None
     return None
@@ -188,6 +189,7 @@ def _construct(node: yaml.Node, where: Path_, doc: Document, diags: list[Diagnos
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*where, i), doc, diags, seen, depth + 1) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
     value = _scalar(node, where, doc, diags)
     if isinstance(value, str):
         bad = unsafe_character(value)
@@ -291,7 +293,7 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
     seen_folded: dict[str, BibEntry] = {}
     lines = text.split("\n")  # not splitlines(): form feeds and U+2028 are not line breaks here
     for block in library.blocks:
-        line = _true_line(lines, block.start_line + 1)  # bibtexparser counts from 0
+        line = _true_line(lines, (block.start_line or 0) + 1)  # bibtexparser counts from 0
         if isinstance(block, bibmodel.DuplicateBlockKeyBlock):
             first = seen_folded.get(block.key.lower())
             where = f" (first on line {first.line})" if first else ""
@@ -301,11 +303,13 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
             # report it, then keep the entry (first value wins) so that records citing it
             # do not also fail: one problem, one diagnostic
             entry_block = block.ignore_error_block
+            if not isinstance(entry_block, bibmodel.Entry):
+                continue
             for name in sorted(block.duplicate_keys):
-                lines = [f.start_line + 1 for f in entry_block.fields if f.key.lower() == name.lower()]
-                diags.append(diagnostic("bib-duplicate-field", display, lines[-1] if lines else line, 1,
+                at = [(f.start_line or 0) + 1 for f in entry_block.fields if f.key.lower() == name.lower()]
+                diags.append(diagnostic("bib-duplicate-field", display, at[-1] if at else line, 1,
                                         f"entry '{entry_block.key}' gives field '{name}' twice"
-                                        + (f" (first on line {lines[0]})" if len(lines) > 1 else "")))
+                                        + (f" (first on line {at[0]})" if len(at) > 1 else "")))
             _add_entry(bib, entry_block, seen_folded, display, diags, line, raw=True)
         elif isinstance(block, bibmodel.ParsingFailedBlock):
             reason = str(block.error).strip() or type(block.error).__name__
@@ -333,7 +337,7 @@ _SWALLOWED = re.compile(r"[}\"]\s*\n?\s*([A-Za-z][\w:+.-]*)\s*=\s*[{\"0-9]")
 
 def _add_entry(bib: Bibliography, block: bibmodel.Entry, seen_folded: dict[str, BibEntry],
                display: str, diags: list[Diagnostic], line: int, raw: bool = False) -> None:
-    drift = line - (block.start_line + 1)
+    drift = line - ((block.start_line or 0) + 1)
     fields: dict[str, str] = {}
     field_lines: dict[str, int] = {}
     for f in block.fields:

@@ -65,6 +65,7 @@ class Study:
     codes: dict[str, tuple[str, ...]]  # field -> slugs (countries as ISO codes); traditions derived
     findings: tuple[Finding, ...]
     csl: dict[str, Any]
+    bib_fields: dict[str, str]  # as stored in references.bib, for exports
     record_path: str
     related: tuple[tuple[str, int], ...] = ()  # (study key, shared codes), best first
 
@@ -165,6 +166,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             codes=codes,
             findings=findings,
             csl=csl_item(entry),
+            bib_fields=dict(entry.fields),
             record_path=record_paths[key],
         )
     studies = _with_related(studies)
@@ -196,7 +198,7 @@ def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codeb
                studies: dict[str, Study], tradition_of: dict[str, str]) -> Dimension:
     if vocab_name is None:  # countries: the ones used, named by ISO 3166 through pycountry
         used = sorted({c for s in studies.values() for c in s.codes["countries"]}, key=country_name)
-        values = [(c, c.lower(), country_name(c), "", None) for c in used]
+        values: list[tuple[str, str, str, str, str | None]] = [(c, c.lower(), country_name(c), "", None) for c in used]
         title = "Countries"
         description = ("The countries that the studies in the atlas examined, coded as ISO 3166-1 alpha-2 codes. "
                        "Each country belongs to one administrative tradition, so that countries can be compared "

@@ -143,7 +143,12 @@ def formatted_references(model: Model) -> dict[str, str]:
 
 
 def render(model: Model, repo_url: str | None = None) -> dict[str, str]:
-    return Renderer(model, repo_url).render_all(formatted_references(model))
+    from .render_compare import render_compare
+
+    base = Renderer(model, repo_url)
+    pages = base.render_all(formatted_references(model))
+    pages.update(render_compare(base))
+    return pages
 
 
 def term_is_used(t: Term) -> bool:

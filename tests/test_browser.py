@@ -124,10 +124,124 @@ def test_accessibility_of_main_page_types(page: tuple[Page, Watch], base_url: st
     pg, _ = page
     axe = Axe()
     failures = {}
-    for path in ("", "studies/", "studies/parrado2013/", "logics/", "logics/professional/", "countries/fr/"):
+    for path in ("", "studies/", "studies/parrado2013/", "logics/", "logics/professional/", "countries/fr/",
+                 "compare/logics-by-sectors/", "compare/gap-map/", "compare/map/", "explore/?logics=professional",
+                 "compare/side-by-side/?dim=countries&values=GB,FR"):
         pg.goto(base_url + path)
         result = axe.run(pg)
         bad = [v["id"] for v in result.response["violations"] if v.get("impact") in ("serious", "critical")]
         if bad:
             failures[path or "/"] = bad
     assert failures == {}
+
+
+# --- comparative views ----------------------------------------------------------------
+
+def index_of(site: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((site / "explore/studies.json").read_text(encoding="utf-8"))
+
+
+def expected_keys(site: Path, **facets: list[str]) -> list[str]:
+    """What the explorer should show: OR within a facet, AND across facets."""
+    return [s["key"] for s in index_of(site)["studies"]
+            if all(any(v in s["codes"][f] for v in values) for f, values in facets.items())]
+
+
+def shown_keys(pg: Page) -> list[str]:
+    return [str(k) for k in pg.locator("#atlas-results li").evaluate_all("els => els.map(e => e.dataset.key)")]
+
+
+def test_a_filter_narrows_the_list(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "explore/")
+    pg.locator("#atlas-results li").first.wait_for()
+    assert len(shown_keys(pg)) == len(index_of(built_site)["studies"])
+    pg.get_by_label("Professional logic").check()
+    assert shown_keys(pg) == expected_keys(built_site, logics=["professional"])
+    assert 0 < len(shown_keys(pg)) < len(index_of(built_site)["studies"])
+    assert "logics=professional" in pg.url
+    pg.get_by_label("Health").check()  # AND across facets
+    assert shown_keys(pg) == expected_keys(built_site, logics=["professional"], sectors=["health"])
+    pg.get_by_label("Market logic").check()  # OR within a facet
+    assert shown_keys(pg) == expected_keys(built_site, logics=["professional", "market"], sectors=["health"])
+
+
+def test_a_shared_url_restores_the_filter(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "explore/?countries=GB,FR&logics=state")
+    pg.locator("#atlas-results li").first.wait_for()
+    assert pg.get_by_label("State logic").is_checked()
+    assert pg.get_by_label("France").is_checked() and pg.get_by_label("United Kingdom").is_checked()
+    assert shown_keys(pg) == expected_keys(built_site, countries=["GB", "FR"], logics=["state"])
+
+
+def test_the_explorer_works_with_the_keyboard(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "explore/")
+    pg.locator("#atlas-results li").first.wait_for()
+    pg.get_by_label("Community logic").focus()
+    pg.keyboard.press("Space")
+    assert shown_keys(pg) == expected_keys(built_site, logics=["community"])
+    pg.keyboard.press("Tab")
+    pg.keyboard.press("Space")  # the next choice in the group: professional
+    assert shown_keys(pg) == expected_keys(built_site, logics=["community", "professional"])
+
+
+def test_a_matrix_cell_leads_to_the_right_studies(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "compare/logics-by-sectors/")
+    cell = pg.locator('a[aria-label$="coded Professional logic and Health"]')
+    count = int(cell.inner_text())
+    cell.click()
+    pg.wait_for_url("**/compare/logics-by-sectors/professional--health/")
+    links = pg.locator("article ul").first.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    keys = [h.split("/")[-2] for h in links]
+    assert keys == expected_keys(built_site, logics=["professional"], sectors=["health"])
+    assert len(keys) == count
+
+
+def test_the_downloads_contain_the_filtered_studies(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    import csv
+    import io
+
+    import bibtexparser
+    import rispy
+
+    pg, _ = page
+    pg.goto(base_url + "explore/?logics=professional")
+    pg.locator("#atlas-results li").first.wait_for()
+    want = expected_keys(built_site, logics=["professional"])
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download BibTeX").click()
+    lib = bibtexparser.parse_string(Path(dl.value.path()).read_text(encoding="utf-8"))
+    assert [e.key for e in lib.entries] == want and not lib.failed_blocks
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download RIS").click()
+    entries = rispy.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+    assert [e["id"] for e in entries] == want
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
+    assert [r["key"] for r in rows] == want
+
+
+def test_selected_studies_are_compared_side_by_side(page: tuple[Page, Watch], base_url: str) -> None:
+    pg, _ = page
+    pg.goto(base_url + "explore/?compare=pestoff2009,vaneijk2017")
+    table = pg.locator("#atlas-comparison table")
+    table.wait_for()
+    head = table.locator("thead").inner_text()
+    assert "Pestoff (2009)" in head and "van Eijk et al. (2017)" in head
+    assert "Sweden" in table.inner_text() and "Belgium" in table.inner_text()
+
+
+def test_without_javascript_the_explorer_points_to_static_lists(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(base_url + "explore/")
+    text = pg.locator("article").inner_text()
+    assert "The explorer needs JavaScript" in text
+    assert pg.get_by_role("link", name="all studies").count() == 1
+    context.close()

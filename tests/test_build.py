@@ -82,3 +82,31 @@ def test_failed_mkdocs_build_leaves_the_previous_site(tmp_path: Path) -> None:
 def test_pages_have_their_titles(built_site: Path, page: str) -> None:
     html = (built_site / page).read_text(encoding="utf-8")
     assert re.search(r"<title>[^<]+ - Co-production Evidence Atlas</title>|<title>Co-production Evidence Atlas</title>", html)
+
+
+def test_every_internal_link_resolves(built_site: Path) -> None:
+    """MkDocs checks Markdown links only; this also checks the raw-HTML links of tables and the map."""
+    from urllib.parse import unquote, urlsplit
+
+    broken = []
+    for page in sorted(built_site.rglob("*.html")):
+        if page.name == "404.html":
+            continue  # served for any path, so MkDocs writes it with root-relative links
+        html = page.read_text(encoding="utf-8")
+        for url in re.findall(r'(?:href|src)="([^"]+)"', html):
+            parts = urlsplit(url)
+            if parts.scheme or url.startswith(("#", "//", "mailto:", "data:")):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(built_site)} -> {url}")
+    assert broken == []
+
+
+def test_matrix_downloads_are_csv(built_site: Path) -> None:
+    import csv
+
+    rows = list(csv.reader((built_site / "compare/logics-by-sectors.csv").open(encoding="utf-8")))
+    assert rows[0][0] == "logics \\ sectors" and rows[0][-1] == "total" and rows[-1][0] == "total"

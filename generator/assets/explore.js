@@ -1,0 +1,316 @@
+/* Co-production Evidence Atlas: the explorer and the side-by-side view.
+ * Runs on a static index (explore/studies.js) with no server and no other script.
+ * Text from records is only ever inserted with textContent, never as HTML. */
+(function () {
+  "use strict";
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
+    return node;
+  }
+
+  function loadIndex(root, done) {
+    if (window.ATLAS_INDEX) return done(window.ATLAS_INDEX);
+    var s = document.createElement("script");
+    s.src = root.getAttribute("data-index");
+    s.onload = function () { done(window.ATLAS_INDEX); };
+    s.onerror = function () { root.textContent = "The study index could not be loaded."; };
+    document.head.appendChild(s);
+  }
+
+  function readState() {
+    var params = new URLSearchParams(window.location.search);
+    var state = {};
+    params.forEach(function (value, key) {
+      state[key] = value.split(",").filter(function (v) { return v !== ""; });
+    });
+    return state;
+  }
+
+  function writeState(state) {
+    var params = new URLSearchParams();
+    Object.keys(state).sort().forEach(function (k) {
+      if (state[k] && state[k].length) params.set(k, state[k].join(","));
+    });
+    var query = params.toString().replace(/%2C/g, ",");
+    history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+  }
+
+  function download(name, type, text) {
+    var a = el("a", { href: URL.createObjectURL(new Blob([text], { type: type })), download: name });
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+  }
+
+  function csvCell(v) {
+    v = String(v);
+    return /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+
+  /* ---------------- explorer ---------------- */
+
+  function explorer(root, index) {
+    var state = readState();
+    var facets = index.facets;
+    var labels = {};
+    facets.forEach(function (f) {
+      labels[f.field] = {};
+      f.terms.forEach(function (t) { labels[f.field][t.value] = t.label; });
+    });
+    var years = index.studies.map(function (s) { return parseInt(s.year, 10); }).filter(function (y) { return !isNaN(y); });
+    var minYear = Math.min.apply(null, years), maxYear = Math.max.apply(null, years);
+
+    function matches(study, except) {
+      for (var i = 0; i < facets.length; i++) {
+        var f = facets[i].field;
+        if (f === except) continue;
+        var wanted = state[f];
+        if (wanted && wanted.length) {
+          var have = study.codes[f] || [];
+          if (!wanted.some(function (v) { return have.indexOf(v) >= 0; })) return false;
+        }
+      }
+      var y = parseInt(study.year, 10);
+      if (state.from && state.from.length && !(y >= parseInt(state.from[0], 10))) return false;
+      if (state.to && state.to.length && !(y <= parseInt(state.to[0], 10))) return false;
+      if (state.q && state.q.length) {
+        var q = state.q.join(" ").toLowerCase();
+        var hay = (study.title + " " + study.authors.join(" ") + " " + study.container).toLowerCase();
+        if (hay.indexOf(q) < 0) return false;
+      }
+      return true;
+    }
+
+    var form = el("form", { class: "atlas-facets", "aria-label": "Filters" });
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    var search = el("input", { type: "search", id: "atlas-q", name: "q", placeholder: "author or title" });
+    form.appendChild(el("p", {}, [el("label", { for: "atlas-q", text: "Text " }), search]));
+    var from = el("input", { type: "number", id: "atlas-from", min: String(minYear), max: String(maxYear), placeholder: String(minYear) });
+    var to = el("input", { type: "number", id: "atlas-to", min: String(minYear), max: String(maxYear), placeholder: String(maxYear) });
+    form.appendChild(el("fieldset", {}, [el("legend", { text: "Year" }),
+      el("label", { for: "atlas-from", text: "from " }), from, el("label", { for: "atlas-to", text: " to " }), to]));
+    var boxes = {};
+    facets.forEach(function (f) {
+      var fs = el("fieldset", { "data-facet": f.field }, [el("legend", { text: f.title })]);
+      boxes[f.field] = {};
+      f.terms.forEach(function (t) {
+        var id = "atlas-" + f.field + "-" + t.value;
+        var box = el("input", { type: "checkbox", id: id, name: f.field, value: t.value });
+        var count = el("span", { class: "atlas-count" });
+        boxes[f.field][t.value] = { box: box, count: count };
+        fs.appendChild(el("div", { class: "atlas-choice" }, [box, el("label", { for: id, text: t.label + " " }, [count])]));
+      });
+      form.appendChild(fs);
+    });
+    var clear = el("button", { type: "button", text: "Clear all filters" });
+    form.appendChild(clear);
+
+    var status = el("p", { class: "atlas-status", role: "status", "aria-live": "polite" });
+    var tools = el("p", { class: "atlas-tools" });
+    var csvBtn = el("button", { type: "button", text: "Download CSV" });
+    var bibBtn = el("button", { type: "button", text: "Download BibTeX" });
+    var risBtn = el("button", { type: "button", text: "Download RIS" });
+    var cmpBtn = el("button", { type: "button", text: "Compare selected studies" });
+    [csvBtn, bibBtn, risBtn, cmpBtn].forEach(function (b) { tools.appendChild(b); tools.appendChild(document.createTextNode(" ")); });
+    var list = el("ol", { class: "atlas-results", id: "atlas-results" });
+    var comparison = el("div", { class: "atlas-comparison", id: "atlas-comparison" });
+    root.appendChild(el("div", { class: "atlas-explorer-grid" }, [form,
+      el("div", { class: "atlas-explorer-main" }, [status, tools, list, comparison])]));
+
+    function current() { return index.studies.filter(function (s) { return matches(s, null); }); }
+
+    function selected() { return state.compare || []; }
+
+    function render() {
+      var shown = current();
+      facets.forEach(function (f) {
+        var pool = index.studies.filter(function (s) { return matches(s, f.field); });
+        f.terms.forEach(function (t) {
+          var n = pool.filter(function (s) { return (s.codes[f.field] || []).indexOf(t.value) >= 0; }).length;
+          var entry = boxes[f.field][t.value];
+          entry.box.checked = (state[f.field] || []).indexOf(t.value) >= 0;
+          entry.count.textContent = "(" + n + ")";
+        });
+      });
+      search.value = (state.q || []).join(" ");
+      from.value = (state.from || [""])[0];
+      to.value = (state.to || [""])[0];
+      status.textContent = shown.length + (shown.length === 1 ? " study" : " studies") + " of " + index.studies.length;
+      list.textContent = "";
+      shown.forEach(function (s) {
+        var id = "atlas-pick-" + s.key;
+        var pick = el("input", { type: "checkbox", id: id, value: s.key, "aria-label": "Select " + s.cite + " for comparison" });
+        pick.checked = selected().indexOf(s.key) >= 0;
+        pick.addEventListener("change", function () {
+          var keys = selected().filter(function (k) { return k !== s.key; });
+          if (pick.checked) keys.push(s.key);
+          state.compare = keys;
+          writeState(state);
+          renderComparison();
+        });
+        var link = el("a", { href: s.url, text: s.cite + " " + s.title });
+        list.appendChild(el("li", { "data-key": s.key }, [pick, document.createTextNode(" "), link]));
+      });
+      renderComparison();
+    }
+
+    function renderComparison() {
+      comparison.textContent = "";
+      var keys = selected();
+      if (keys.length < 2) return;
+      var studies = keys.map(function (k) { return index.studies.filter(function (s) { return s.key === k; })[0]; }).filter(Boolean);
+      var head = el("tr", {}, [el("th", { scope: "col", text: "Code" })]);
+      studies.forEach(function (s) { head.appendChild(el("th", { scope: "col" }, [el("a", { href: s.url, text: s.cite })])); });
+      var body = el("tbody");
+      facets.forEach(function (f) {
+        var row = el("tr", {}, [el("th", { scope: "row", text: f.title })]);
+        studies.forEach(function (s) {
+          var vals = (s.codes[f.field] || []).map(function (v) { return labels[f.field][v] || v; });
+          row.appendChild(el("td", { text: vals.length ? vals.join(", ") : "—" }));
+        });
+        body.appendChild(row);
+      });
+      comparison.appendChild(el("h2", { text: "Selected studies side by side" }));
+      comparison.appendChild(el("div", { class: "atlas-matrix-wrap", role: "region", "aria-label": "Selected studies side by side", tabindex: "0" }, [
+        el("table", { class: "atlas-matrix" }, [el("caption", { text: "The codes of the selected studies" }), el("thead", {}, [head]), body])]));
+    }
+
+    form.addEventListener("change", function (e) {
+      var t = e.target;
+      if (t.type === "checkbox") {
+        var vals = state[t.name] || [];
+        vals = vals.filter(function (v) { return v !== t.value; });
+        if (t.checked) vals.push(t.value);
+        state[t.name] = vals;
+      } else if (t === from) { state.from = from.value ? [from.value] : []; }
+      else if (t === to) { state.to = to.value ? [to.value] : []; }
+      writeState(state);
+      render();
+    });
+    search.addEventListener("input", function () {
+      state.q = search.value.trim() ? [search.value.trim()] : [];
+      writeState(state);
+      render();
+    });
+    clear.addEventListener("click", function () {
+      state = {};
+      writeState(state);
+      render();
+    });
+    csvBtn.addEventListener("click", function () {
+      var fields = facets.map(function (f) { return f.field; });
+      var rows = [["key", "authors", "year", "title", "container", "doi"].concat(fields)];
+      current().forEach(function (s) {
+        rows.push([s.key, s.authors.join("; "), s.year, s.title, s.container, s.doi].concat(
+          fields.map(function (f) { return (s.codes[f] || []).join("; "); })));
+      });
+      download("atlas-studies.csv", "text/csv", rows.map(function (r) { return r.map(csvCell).join(","); }).join("\n") + "\n");
+    });
+    bibBtn.addEventListener("click", function () {
+      download("atlas-studies.bib", "application/x-bibtex", current().map(function (s) { return s.bibtex; }).join("\n"));
+    });
+    risBtn.addEventListener("click", function () {
+      download("atlas-studies.ris", "application/x-research-info-systems", current().map(function (s) { return s.ris; }).join("\n"));
+    });
+    cmpBtn.addEventListener("click", function () {
+      if (selected().length < 2) { status.textContent = "Select two or more studies with their checkboxes to compare them."; return; }
+      comparison.scrollIntoView();
+    });
+    render();
+  }
+
+  /* ---------------- side by side ---------------- */
+
+  function sideBySide(root, index) {
+    var state = readState();
+    var dims = index.facets.filter(function (f) { return ["countries", "sectors", "logics", "traditions"].indexOf(f.field) >= 0; });
+    var byField = {};
+    index.facets.forEach(function (f) { byField[f.field] = f; });
+    var form = el("form", { class: "atlas-facets", "aria-label": "Choose what to compare" });
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    var dimSet = el("fieldset", {}, [el("legend", { text: "Compare" })]);
+    dims.forEach(function (d) {
+      var id = "atlas-dim-" + d.field;
+      var r = el("input", { type: "radio", name: "dim", id: id, value: d.field });
+      dimSet.appendChild(el("div", { class: "atlas-choice" }, [r, el("label", { for: id, text: d.title })]));
+    });
+    form.appendChild(dimSet);
+    var valueSet = el("fieldset", {});
+    form.appendChild(valueSet);
+    var out = el("div", { class: "atlas-comparison" });
+    var status = el("p", { role: "status", "aria-live": "polite" });
+    root.appendChild(el("div", { class: "atlas-explorer-grid" }, [form, el("div", { class: "atlas-explorer-main" }, [status, out])]));
+
+    function dim() { return (state.dim || ["countries"])[0]; }
+
+    function render() {
+      var d = byField[dim()] || dims[0];
+      form.querySelectorAll("input[name=dim]").forEach(function (r) { r.checked = r.value === d.field; });
+      valueSet.textContent = "";
+      valueSet.appendChild(el("legend", { text: d.title + ": choose two or more" }));
+      var chosen = state.values || [];
+      d.terms.forEach(function (t) {
+        var id = "atlas-val-" + t.value;
+        var box = el("input", { type: "checkbox", name: "values", id: id, value: t.value });
+        box.checked = chosen.indexOf(t.value) >= 0;
+        valueSet.appendChild(el("div", { class: "atlas-choice" }, [box, el("label", { for: id, text: t.label })]));
+      });
+      out.textContent = "";
+      var cols = d.terms.filter(function (t) { return chosen.indexOf(t.value) >= 0; });
+      if (cols.length < 2) { status.textContent = "Choose at least two to compare."; return; }
+      status.textContent = "Comparing " + cols.map(function (c) { return c.label; }).join(", ") + ".";
+      var rowsFields = (d.field === "logics" ? ["sectors"] : ["logics"]).concat(["barriers", "enablers"]);
+      var studiesOf = {};
+      cols.forEach(function (c) {
+        studiesOf[c.value] = index.studies.filter(function (s) { return (s.codes[d.field] || []).indexOf(c.value) >= 0; });
+      });
+      var head = el("tr", {}, [el("th", { scope: "col", text: "" })]);
+      cols.forEach(function (c) { head.appendChild(el("th", { scope: "col", text: c.label + " (" + studiesOf[c.value].length + ")" })); });
+      var body = el("tbody");
+      rowsFields.forEach(function (rf) {
+        body.appendChild(el("tr", { class: "atlas-group" }, [el("th", { scope: "rowgroup", colspan: String(cols.length + 1), text: byField[rf].title })]));
+        byField[rf].terms.forEach(function (t) {
+          var counts = cols.map(function (c) {
+            return studiesOf[c.value].filter(function (s) { return (s.codes[rf] || []).indexOf(t.value) >= 0; }).length;
+          });
+          if (!counts.some(function (n) { return n > 0; })) return;
+          var row = el("tr", {}, [el("th", { scope: "row", text: t.label })]);
+          counts.forEach(function (n) { row.appendChild(el("td", { class: n ? "atlas-n" : "atlas-gap", text: n ? String(n) : "gap" })); });
+          body.appendChild(row);
+        });
+      });
+      out.appendChild(el("div", { class: "atlas-matrix-wrap", role: "region", "aria-label": "Side by side", tabindex: "0" }, [
+        el("table", { class: "atlas-matrix" }, [el("caption", { text: "Number of studies coded with each term" }), el("thead", {}, [head]), body])]));
+    }
+
+    form.addEventListener("change", function (e) {
+      var t = e.target;
+      if (t.name === "dim") { state = { dim: [t.value], values: [] }; }
+      else if (t.name === "values") {
+        var vals = (state.values || []).filter(function (v) { return v !== t.value; });
+        if (t.checked) vals.push(t.value);
+        state.values = vals;
+        state.dim = [dim()];
+      }
+      writeState(state);
+      render();
+    });
+    render();
+  }
+
+  function start() {
+    var ex = document.getElementById("atlas-explorer");
+    if (ex) loadIndex(ex, function (index) { explorer(ex, index); });
+    var sbs = document.getElementById("atlas-side-by-side");
+    if (sbs) loadIndex(sbs, function (index) { sideBySide(sbs, index); });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

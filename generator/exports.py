@@ -1,0 +1,52 @@
+"""Exports for reference managers: BibTeX and RIS for one study, built from the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Study
+
+RIS_TYPES = {"article-journal": "JOUR", "book": "BOOK", "chapter": "CHAP", "report": "RPRT",
+             "paper-conference": "CPAPER", "thesis": "THES", "webpage": "ELEC"}
+BIB_ORDER = ("author", "editor", "title", "journal", "booktitle", "edition", "year", "volume", "number", "pages",
+             "publisher", "address", "institution", "school", "isbn", "doi", "url")
+
+
+def bibtex_of(study: Study) -> str:
+    """The study's BibTeX entry as stored (fields in a fixed order), so it reads back to the same data."""
+    fields = study.bib_fields
+    names = [n for n in BIB_ORDER if n in fields] + sorted(n for n in fields if n not in BIB_ORDER)
+    width = max((len(n) for n in names), default=0)
+    body = "".join(f"  {n.ljust(width)} = {{{fields[n]}}},\n" for n in names)
+    return f"@{study.entry_type}{{{study.key},\n{body}}}\n"
+
+
+def _name(person: dict[str, str]) -> str:
+    if "literal" in person:
+        return person["literal"]
+    family = " ".join(filter(None, (person.get("non-dropping-particle"), person.get("family"))))
+    return f"{family}, {person['given']}" if person.get("given") else family
+
+
+def ris_of(study: Study) -> str:
+    item: dict[str, Any] = study.csl
+    lines = [("TY", RIS_TYPES.get(item["type"], "GEN"))]
+    lines += [("AU", _name(p)) for p in item.get("author", [])]
+    lines += [("A2" if item["type"] == "chapter" else "ED", _name(p)) for p in item.get("editor", [])]
+    lines.append(("TI", item.get("title", "")))
+    if item.get("container-title"):
+        lines.append(("T2" if item["type"] != "article-journal" else "JO", item["container-title"]))
+    if item.get("issued"):
+        lines.append(("PY", str(item["issued"]["date-parts"][0][0])))
+    for csl_name, tag in (("volume", "VL"), ("issue", "IS"), ("edition", "ET"), ("publisher", "PB"),
+                          ("publisher-place", "CY"), ("ISBN", "SN"), ("DOI", "DO"), ("URL", "UR")):
+        if item.get(csl_name):
+            lines.append((tag, str(item[csl_name])))
+    if item.get("page"):
+        start, _, end = str(item["page"]).partition("-")
+        lines.append(("SP", start))
+        if end:
+            lines.append(("EP", end))
+    lines.append(("ID", study.key))
+    lines.append(("ER", ""))
+    return "".join(f"{tag}  - {value}".rstrip() + "\n" for tag, value in lines)

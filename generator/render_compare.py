@@ -1,0 +1,139 @@
+"""Render the comparative views: matrices, the evidence gap map, the country map, the explorer.
+
+Tables are real HTML (row and column headers, a caption), rendered by Jinja with
+HTML autoescaping; links in them are directory URLs, which the site's link test
+checks because MkDocs does not check links in raw HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from .codebook import country_name
+from .compare import MATRICES, Matrix, crosstab, gap_map, matrix_csv_rows
+from .exports import bibtex_of, ris_of
+from .model import COMPARED, Model
+from .render import TEMPLATES, Renderer, yaml_title
+from .worldmap import choropleth, legend
+
+EXPLORER_FACETS = ("logics", "sectors", "countries", "traditions", "barriers", "enablers", "methods",
+                   "study_type", "phases", "levels")
+
+
+def page_url(page: str) -> str:
+    """The directory URL MkDocs gives a page: a/b.md -> a/b/, a/index.md -> a/."""
+    stem = page[:-3]
+    if stem == "index" or stem.endswith("/index"):
+        return stem[:-5]
+    return stem + "/"
+
+
+def href(from_page: str, to_page: str, anchor: str = "") -> str:
+    here = page_url(from_page) or "."
+    there = page_url(to_page) or "."
+    rel = posixpath.relpath(there, here)
+    return ("" if rel == "." else rel + "/") + (f"#{anchor}" if anchor else "") or "./"
+
+
+class CompareRenderer:
+    def __init__(self, base: Renderer) -> None:
+        self.base = base
+        self.model: Model = base.model
+        self.html = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=True,
+                                trim_blocks=True, lstrip_blocks=True)
+
+    def fragment(self, template: str, page: str, **context: Any) -> Markup:
+        def link(to_page: str, anchor: str = "") -> str:
+            return href(page, to_page, anchor)
+
+        def term_page(field: str, value: str) -> str:
+            t = self.model.term(field, value)
+            return f"{t.section}/{t.slug}.md"
+
+        return Markup(self.html.get_template(template).render(
+            link=link, term_page=term_page, model=self.model, **context).strip())
+
+    def render_all(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        matrices = [crosstab(self.model, r, c) for r, c in MATRICES]
+        for m in matrices:
+            page = f"compare/{m.slug}.md"
+            caption = f"{self.matrix_title(m)}: number of studies coded with both terms"
+            table = self.fragment("matrix.html.j2", page, m=m, cell_page=self.cell_page, caption=caption)
+            out[page] = self.base._render("matrix.md.j2", page, m=m, table=table, title=self.matrix_title(m))
+            out[f"compare/{m.slug}.csv"] = _csv(matrix_csv_rows(m))
+            for (r, c), cell in m.cells.items():
+                if cell.studies:
+                    cp = self.cell_page(m, r, c)
+                    out[cp] = self.base._render("cell.md.j2", cp, m=m, r=self.model.term(m.row_field, r),
+                                                c=self.model.term(m.col_field, c), cell=cell,
+                                                finding_of=self.base._finding_of,
+                                                matrix_title=self.matrix_title(m))
+        out["compare/index.md"] = self.base._render("compare_index.md.j2", "compare/index.md",
+                                                    matrices=[(m, self.matrix_title(m)) for m in matrices])
+        gm, types = gap_map(self.model)
+        page = "compare/gap-map.md"
+        out[page] = self.base._render("gap_map.md.j2", page, table=self.fragment(
+            "gap_map.html.j2", page, m=gm, types=types, cell_page=self.cell_page,
+            study_types=self.model.dimensions["study_type"].terms))
+        out.update(self.country_map())
+        out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
+        data = json.dumps(self.explorer_index(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        out["explore/studies.json"] = data + "\n"
+        # a script, not fetch(): the explorer then also works from a folder on disk (file://)
+        out["explore/studies.js"] = "window.ATLAS_INDEX = " + data + ";\n"
+        out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
+        return out
+
+    def matrix_title(self, m: Matrix) -> str:
+        d = self.model.dimensions
+        return f"{d[m.row_field].title} × {d[m.col_field].title}"
+
+    @staticmethod
+    def cell_page(m: Matrix, row: str, col: str) -> str:
+        return f"compare/{m.slug}/{row.lower()}--{col.lower()}.md"
+
+    def country_map(self) -> dict[str, str]:
+        page = "compare/map.md"
+        counts = {t.value: len(t.studies) for t in self.model.dimensions["countries"].terms}
+        svg = choropleth(counts, lambda code: href(page, f"countries/{code.lower()}.md"), country_name)
+        return {page: self.base._render("map.md.j2", page, svg=Markup(svg), legend=legend(counts),
+                                        countries=self.model.dimensions["countries"].terms)}
+
+    def explorer_index(self) -> dict[str, Any]:
+        """The static index the explorer filters in the browser."""
+        m = self.model
+        facets = []
+        for field in EXPLORER_FACETS:
+            dim = m.dimensions[field]
+            facets.append({"field": field, "title": dim.title,
+                           "terms": [{"value": t.value, "label": t.label} for t in dim.terms if t.studies]})
+        studies = []
+        for key, s in m.studies.items():
+            studies.append({
+                "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
+                "url": f"../studies/{key}/", "type": s.entry_type, "container": s.container,
+                "doi": s.doi or "", "codes": {f: list(s.codes[f]) for f in EXPLORER_FACETS},
+                "bibtex": bibtex_of(s), "ris": ris_of(s),
+            })
+        return {"facets": facets, "studies": studies, "compared": list(COMPARED)}
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def render_compare(base: Renderer) -> dict[str, str]:
+    return CompareRenderer(base).render_all()
+
+
+__all__ = ["render_compare", "href", "page_url", "yaml_title"]

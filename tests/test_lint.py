@@ -1,0 +1,22 @@
+"""The code is ruff- and mypy-clean (STYLE.md); the suite fails when it is not."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .helpers import ROOT
+
+
+@pytest.mark.parametrize("tool,args", [
+    ("ruff", ["check", "generator", "tests"]),
+    ("mypy", ["generator"]),
+])
+def test_clean(tool: str, args: list[str]) -> None:
+    if shutil.which(tool) is None and not (ROOT / ".venv/bin" / tool).exists():
+        pytest.skip(f"{tool} is not installed")
+    result = subprocess.run([sys.executable, "-m", tool, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
