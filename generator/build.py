@@ -37,6 +37,12 @@ def _say(quiet: bool, message: str) -> None:
 
 def generate(root: Path, quiet: bool = False, strict: bool = False) -> tuple[bool, int]:
     """load -> check -> model -> render, then sync build/docs. Returns (ok, pages changed)."""
+    ok, changed, _ = _generate(root, quiet, strict)
+    return ok, changed
+
+
+def _generate(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, dict[str, str]]:
+    """As generate(), also returning the environment the site builder needs (dataset version)."""
     started = time.monotonic()
     loaded = load_project(root)
     result = check(loaded)
@@ -45,19 +51,15 @@ def generate(root: Path, quiet: bool = False, strict: bool = False) -> tuple[boo
         print(dg.format_text(diags), file=sys.stderr)
     _say(quiet, dg.summary_line(diags, loaded.files))
     if dg.has_errors(diags):
-        return False, 0
+        return False, 0, {}
     model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths)
-    pages = render(model, repo_url=_repo_url(root))
+    pages = render(model, result.dataset, result.changes, loaded.bib.text)
     pages.update(_content_pages(root, pages))
     changed = _sync(root / DOCS, pages)
-    _say(quiet, f"generated {len(pages)} pages ({changed} changed) in {time.monotonic() - started:.1f} s")
-    return True, changed
-
-
-def _repo_url(root: Path) -> str | None:
-    """Where 'suggest a correction' links point: ATLAS_REPO_URL, else none."""
-    url = os.environ.get("ATLAS_REPO_URL", "").strip()
-    return url if url.startswith("https://") else None
+    _say(quiet, f"generated {len(pages)} files ({changed} changed) in {time.monotonic() - started:.1f} s")
+    env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
+           "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
+    return True, changed, env
 
 
 def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
@@ -110,7 +112,7 @@ def _source_date_epoch(root: Path) -> str:
 
 
 def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
-    ok, _ = generate(root, quiet=quiet, strict=strict)
+    ok, _, atlas_env = _generate(root, quiet, strict)
     if not ok:
         print("evidence: the check failed; nothing was built and site/ was left as it was", file=sys.stderr)
         return 1
@@ -118,7 +120,7 @@ def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
     staging = Path(tempfile.mkdtemp(prefix=".site-", dir=root))
     _say(quiet, "building the site with mkdocs ...")
     started = time.monotonic()
-    env = {**os.environ, "SOURCE_DATE_EPOCH": _source_date_epoch(root), "NO_MKDOCS_2_WARNING": "1"}
+    env = {**os.environ, **atlas_env, "SOURCE_DATE_EPOCH": _source_date_epoch(root), "NO_MKDOCS_2_WARNING": "1"}
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--site-dir", str(staging)]
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log: list[str] = []
@@ -180,10 +182,11 @@ def _snapshot(root: Path) -> dict[str, float]:
 
 def serve(root: Path, addr: str) -> int:
     """Regenerate build/docs when the evidence changes; `mkdocs serve` reloads the browser."""
-    ok, _ = generate(root)
+    ok, _, atlas_env = _generate(root, False, False)
     if not ok:
-        print("evidence: fix the errors above; serve will start when the check passes", file=sys.stderr)
-    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", addr], cwd=root)
+        print("evidence: fix the errors above; the preview shows the last good pages", file=sys.stderr)
+    env = {**os.environ, **atlas_env, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", addr], cwd=root, env=env)
     last = _snapshot(root)
     try:
         while proc.poll() is None:

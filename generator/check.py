@@ -46,11 +46,43 @@ BIB_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_HTTPS_OR_EMPTY = r"^(https://\S+)?$"
+DATASET_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["title", "version", "released", "licence", "site_url", "repository"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1},
+        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
+        "released": {"type": "string", "pattern": _DATE},
+        "licence": {"type": "string", "minLength": 1},
+        "site_url": {"type": "string", "pattern": _HTTPS_OR_EMPTY},
+        "repository": {"type": "string", "pattern": _HTTPS_OR_EMPTY},
+    },
+}
+CHANGES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object", "additionalProperties": False,
+        "required": ["version", "date", "note", "added", "recoded"],
+        "properties": {
+            "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
+            "date": {"type": "string", "pattern": _DATE},
+            "note": {"type": "string", "minLength": 1},
+            "added": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "recoded": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        },
+    },
+}
+
+
 @dataclass(frozen=True)
 class Checked:
     codebook: Codebook
     records: dict[str, dict[str, Any]]  # records that passed every check
     diagnostics: list[Diagnostic]
+    dataset: dict[str, Any]
+    changes: list[dict[str, Any]]
 
 
 def check(loaded: Loaded) -> Checked:
@@ -69,7 +101,35 @@ def check(loaded: Loaded) -> Checked:
             good[key] = doc.data
     _check_bibliography(loaded.bib, diags)
     _check_unused(loaded, codebook, diags)
-    return Checked(codebook, good, diags)
+    dataset, changes = _check_meta(loaded, diags)
+    return Checked(codebook, good, diags, dataset, changes)
+
+
+def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    dataset: dict[str, Any] = {}
+    changes: list[dict[str, Any]] = []
+    doc = loaded.meta.get("dataset")
+    if doc is not None:
+        found = schema_diagnostics(doc, Draft202012Validator(DATASET_SCHEMA))
+        diags.extend(found)
+        if not found:
+            dataset = doc.data
+    doc = loaded.meta.get("changes")
+    if doc is not None:
+        found = schema_diagnostics(doc, Draft202012Validator(CHANGES_SCHEMA))
+        diags.extend(found)
+        if not found:
+            changes = doc.data
+            for i, release in enumerate(changes):
+                for kind in ("added", "recoded"):
+                    for j, key in enumerate(release[kind]):
+                        if key not in loaded.record_paths:
+                            line, col = doc.at((i, kind, j))
+                            guess = difflib.get_close_matches(key, list(loaded.record_paths), n=1, cutoff=0.6)
+                            diags.append(diagnostic("unknown-study", doc.path, line, col,
+                                                    f"'{key}' has no record in evidence/studies/",
+                                                    f"Did you mean '{guess[0]}'?" if guess else ""))
+    return dataset, changes
 
 
 # --- jsonschema errors as diagnostics ------------------------------------------------

@@ -19,7 +19,8 @@ from pylatexenc.latex2text import LatexNodes2Text
 from .load import BibEntry
 
 CSL_DIR = Path(__file__).parent / "csl"
-STYLES = {"apa": "APA 7", "chicago-author-date": "Chicago author-date", "harvard-cite-them-right": "Harvard"}
+STYLES = {"apa": "APA 7", "chicago-author-date-17th-edition": "Chicago author-date",
+          "harvard-cite-them-right": "Harvard"}
 
 CSL_TYPES = {
     "article": "article-journal",
@@ -118,13 +119,36 @@ def format_html(items: list[dict[str, Any]], style: str = "apa") -> list[str]:
 
     if not items:
         return []
+    edited = {i["id"]: len(i["editor"]) for i in items
+              if i["type"] == "book" and i.get("editor") and not i.get("author")}
+    # citeproc-py does not suppress a substituted editor, so an edited book would list its
+    # editors twice: format the editors as the creators and add the style's label ourselves
+    items = [({**{k: v for k, v in i.items() if k != "editor"}, "author": i["editor"]} if i["id"] in edited else i)
+             for i in items]
     source = CiteProcJSON([_escaped(i) for i in items])
     bib = CitationStylesBibliography(_style(style), source, formatter.html)
     for item in items:
         bib.register(Citation([CitationItem(item["id"])]))
     # citeproc sorts by the style's rules; return them in the caller's order
     by_key = {str(k): str(v) for k, v in zip(bib.keys, bib.bibliography(), strict=True)}
-    return [_link_doi(by_key[item["id"]]) for item in items]
+    out = []
+    for item in items:
+        html = by_key[item["id"]]
+        if item["id"] in edited:
+            html = _editor_label(html, style, edited[item["id"]] > 1, item)
+        if style == "apa":  # APA 7 capitalises the editor label; citeproc-py leaves the locale's lower case
+            html = html.replace(" (eds.),", " (Eds.),").replace(" (ed.),", " (Ed.),")
+        out.append(_link_doi(html))
+    return out
+
+
+def _editor_label(html: str, style: str, plural: bool, item: dict[str, Any]) -> str:
+    year = str(item["issued"]["date-parts"][0][0]) if item.get("issued") else "n.d."
+    if style == "apa":
+        return html.replace(f" ({year})", f" ({'Eds.' if plural else 'Ed.'}). ({year})", 1)
+    if style.startswith("chicago"):
+        return html.replace(f". {year}.", f", {'eds' if plural else 'ed'}. {year}.", 1)
+    return html.replace(f" ({year})", f" ({'eds.' if plural else 'ed.'}) ({year})", 1)
 
 
 def _link_doi(html: str) -> str:

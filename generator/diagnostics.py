@@ -145,6 +145,9 @@ CODES: dict[str, Code] = {
              "Record file names become URLs. Keys are lowercase letters and digits, "
              "optionally with '-' or '_' (e.g. bovaird2007).",
              "Rename the file and the BibTeX key to a lowercase key such as surname2020."),
+        Code("unknown-study", _E, "No record for this study",
+             "evidence/changes.yaml lists a study that has no record in evidence/studies/.",
+             "Correct the key, or add the record."),
         Code("country-without-tradition", _W, "Country has no administrative tradition",
              "Countries are compared in groups by administrative tradition. A country used "
              "in a record is not listed in evidence/codebook/traditions.yaml.",

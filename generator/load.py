@@ -255,6 +255,7 @@ class BibEntry:
 class Bibliography:
     path: str
     entries: dict[str, BibEntry] = field(default_factory=dict)
+    text: str = ""
     strings: dict[str, str] = field(default_factory=dict)
 
 
@@ -269,6 +270,7 @@ def load_bibliography(path: Path, display: str) -> tuple[Bibliography, list[Diag
     if text is None:
         return Bibliography(display), diags
     bib, found = parse_bibliography(text, display)
+    bib.text = text
     return bib, diags + found
 
 
@@ -376,6 +378,7 @@ def _first_line(text: str) -> str:
 STUDIES_DIR = "evidence/studies"
 CODEBOOK_DIR = "evidence/codebook"
 BIB_FILE = "references.bib"
+META_FILES = ("dataset", "changes")  # evidence/dataset.yaml, evidence/changes.yaml
 
 
 @dataclass
@@ -386,6 +389,7 @@ class Loaded:
     records: dict[str, Document]  # key (file stem) -> document
     record_paths: dict[str, str]  # key -> display path, including records that failed to parse
     codebook: dict[str, Document]  # vocabulary name (file stem) -> document
+    meta: dict[str, Document]  # "dataset" and "changes"
     bib: Bibliography
     diagnostics: list[Diagnostic]
     files: int
@@ -414,6 +418,19 @@ def load_project(root: Path) -> Loaded:
             diags.extend(found)
             if doc is not None:
                 target[path.stem] = doc
+    meta: dict[str, Document] = {}
+    for name in META_FILES:
+        display = f"evidence/{name}.yaml"
+        path = root / display
+        if not path.is_file():
+            diags.append(diagnostic("file-unreadable", display, 1, 1, f"{display} is missing",
+                                    "Restore the file from the repository; the site needs it."))
+            continue
+        files += 1
+        doc, found = load_yaml(path, display)
+        diags.extend(found)
+        if doc is not None:
+            meta[name] = doc
     bib_path = root / BIB_FILE
     if bib_path.is_file():
         files += 1
@@ -423,4 +440,4 @@ def load_project(root: Path) -> Loaded:
         bib = Bibliography(BIB_FILE)
         diags.append(diagnostic("file-unreadable", BIB_FILE, 1, 1, "references.bib is missing",
                                 "Create references.bib at the top of the project."))
-    return Loaded(root, records, record_paths, codebook, bib, diags, files)
+    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files)

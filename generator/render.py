@@ -20,8 +20,16 @@ from markupsafe import Markup
 
 from . import diagnostics
 from .codebook import country_name
-from .csl import format_html
+from .csl import STYLES
 from .model import COMPARED, DIMENSIONS, Model, Study, Term
+from .render_cite import (
+    dataset_files,
+    formatted,
+    highwire_tags,
+    json_ld,
+    plain,
+    reading_list_files,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -47,9 +55,16 @@ def yaml_title(text: str) -> str:
 
 
 class Renderer:
-    def __init__(self, model: Model, repo_url: str | None, edit_branch: str = "main") -> None:
+    def __init__(self, model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
+                 bib_text: str = "", edit_branch: str = "main") -> None:
         self.model = model
-        self.repo_url = repo_url.rstrip("/") if repo_url else None
+        self.dataset = dataset
+        self.changes = changes
+        self.bib_text = bib_text
+        repo_url = dataset.get("repository") or ""
+        self.repo_url = repo_url.rstrip("/") if repo_url.startswith("https://") else None
+        self.site_url = (dataset.get("site_url") or "").rstrip("/")
+        self.refs = formatted(model)
         self.edit_branch = edit_branch
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -101,15 +116,33 @@ class Renderer:
             "link": self.link, "term_link": self.term_link, "study_link": self.study_link,
             "cite_link": self.cite_link, "doi_link": self.doi_link, "edit_link": self.edit_link,
             "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
+            "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
+            "reading_list": self.reading_list, "json": json,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 
-    def render_all(self, references: dict[str, str]) -> dict[str, str]:
+    def permalink(self, page: str) -> str:
+        """The page's address: absolute when the site's address is known (dataset.yaml), else relative."""
+        url = page[:-3] + "/" if not page.endswith("index.md") else page[:-8]
+        return f"{self.site_url}/{url}" if self.site_url else "/" + url
+
+    def reading_list(self, base: str, keys: list[str] | tuple[str, ...]) -> Markup:
+        """Download links for base.bib/.ris/.json and the APA list, for the page being rendered."""
+        name = posixpath.basename(base)
+        apa = "".join(f"<p>{self.refs['apa'][k]}</p>" for k in keys)
+        return Markup(
+            f"Download: [BibTeX]({name}.bib) · [RIS]({name}.ris) · [CSL-JSON]({name}.json)\n\n"
+            f'<div class="atlas-reading-list">{apa}</div>')
+
+    def render_all(self) -> dict[str, str]:
         out: dict[str, str] = {}
         m = self.model
         for key, study in m.studies.items():
-            out[f"studies/{key}.md"] = self._render("study.md.j2", f"studies/{key}.md", s=study,
-                                                    reference=Markup(references[key]))
+            page = f"studies/{key}.md"
+            out[page] = self._render("study.md.j2", page, s=study, reference=Markup(self.refs["apa"][key]),
+                                     citation_tags=highwire_tags(study), jsonld=json_ld(study),
+                                     refs_plain={st: plain(self.refs[st][key]) for st in STYLES})
+            out.update(reading_list_files(f"studies/{key}", [study]))
         out["studies/index.md"] = self._render("studies_index.md.j2", "studies/index.md")
         for field, dim in m.dimensions.items():
             out[f"{dim.section}/index.md"] = self._render("dimension_index.md.j2", f"{dim.section}/index.md", d=dim)
@@ -117,9 +150,14 @@ class Renderer:
                 page = f"{dim.section}/{term.slug}.md"
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
                                          finding_of=self._finding_of, has_tradition="tradition" in term.extra)
+                if term.studies:
+                    out.update(reading_list_files(page[:-3], [m.studies[k] for k in term.studies]))
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
         out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
                                                         codes=list(diagnostics.CODES.values()))
+        out.update(dataset_files(m, self.dataset, self.bib_text))
+        out["downloads.md"] = self._render("downloads.md.j2", "downloads.md")
+        out["changes.md"] = self._render("changes.md.j2", "changes.md", changes=self.changes)
         return out
 
     def _finding_of(self, key: str, index: int) -> Any:
@@ -137,16 +175,11 @@ class Renderer:
         }
 
 
-def formatted_references(model: Model) -> dict[str, str]:
-    items = [s.csl for s in model.studies.values()]
-    return dict(zip(model.studies, format_html(items, "apa"), strict=True))
-
-
-def render(model: Model, repo_url: str | None = None) -> dict[str, str]:
+def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str) -> dict[str, str]:
     from .render_compare import render_compare
 
-    base = Renderer(model, repo_url)
-    pages = base.render_all(formatted_references(model))
+    base = Renderer(model, dataset, changes, bib_text)
+    pages = base.render_all()
     pages.update(render_compare(base))
     return pages
 

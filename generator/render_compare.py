@@ -21,6 +21,7 @@ from .compare import MATRICES, Matrix, crosstab, gap_map, matrix_csv_rows
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model
 from .render import TEMPLATES, Renderer, yaml_title
+from .render_cite import plain, reading_list_files
 from .worldmap import choropleth, legend
 
 EXPLORER_FACETS = ("logics", "sectors", "countries", "traditions", "barriers", "enablers", "methods",
@@ -76,6 +77,7 @@ class CompareRenderer:
                                                 c=self.model.term(m.col_field, c), cell=cell,
                                                 finding_of=self.base._finding_of,
                                                 matrix_title=self.matrix_title(m))
+                    out.update(reading_list_files(cp[:-3], [self.model.studies[k] for k in cell.studies]))
         out["compare/index.md"] = self.base._render("compare_index.md.j2", "compare/index.md",
                                                     matrices=[(m, self.matrix_title(m)) for m in matrices])
         gm, types = gap_map(self.model)
@@ -121,7 +123,7 @@ class CompareRenderer:
                 "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
                 "url": f"../studies/{key}/", "type": s.entry_type, "container": s.container,
                 "doi": s.doi or "", "codes": {f: list(s.codes[f]) for f in EXPLORER_FACETS},
-                "bibtex": bibtex_of(s), "ris": ris_of(s),
+                "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
             })
         return {"facets": facets, "studies": studies, "compared": list(COMPARED)}
 

@@ -51,6 +51,14 @@ def regenerate_render() -> None:
     print(f"wrote {len(pages)} files under tests/golden/render/")
 
 
+def regenerate_references() -> None:
+    from .test_citing import GOLDEN, golden_references
+
+    GOLDEN.write_text(golden_references(), encoding="utf-8")
+    print(f"wrote {GOLDEN.name}")
+
+
 if __name__ == "__main__":
     regenerate_diagnostics()
     regenerate_render()
+    regenerate_references()

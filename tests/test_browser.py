@@ -245,3 +245,26 @@ def test_without_javascript_the_explorer_points_to_static_lists(browser: Browser
     assert "The explorer needs JavaScript" in text
     assert pg.get_by_role("link", name="all studies").count() == 1
     context.close()
+
+
+# --- citing and teaching ----------------------------------------------------------------
+
+def test_the_copy_button_copies_a_formatted_reference(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    pg = context.new_page()
+    pg.goto(base_url + "studies/needham2008/")
+    pg.get_by_role("button", name="Copy the APA 7 reference").click()
+    copied = pg.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Needham, C. (2008). Realising the Potential of Co-production")
+    assert "https://doi.org/10.1017/S1474746407004174" in copied
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["studies/needham2008/", "logics/community/"])
+def test_pages_print_as_handouts_without_navigation(page: tuple[Page, Watch], base_url: str, path: str) -> None:
+    pg, _ = page
+    pg.goto(base_url + path)
+    pg.emulate_media(media="print")
+    for selector in (".md-header", ".md-sidebar--primary", ".md-footer"):
+        assert pg.locator(selector).first.evaluate("e => getComputedStyle(e).display") == "none", selector
+    assert pg.locator("article h1").is_visible()

@@ -34,6 +34,7 @@ class Scanner(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
         self._in_script = False
+        self._data_block = False
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -43,13 +44,17 @@ class Scanner(HTMLParser):
             if value and value.strip().lower().startswith("javascript:"):
                 self.problems.append(f"<{tag} {name}={value}>")
         self._in_script = tag == "script"
+        self._data_block = tag == "script" and ("type", "application/ld+json") in attrs
         self._in_title = tag == "title"
 
     def handle_endtag(self, tag: str) -> None:
         self._in_script = self._in_title = False
 
     def handle_data(self, data: str) -> None:
-        if self._in_script and "alert(" in data:
+        if self._in_script and self._data_block:
+            if "<" in data:  # a data block is inert only while nothing in it can close the element
+                self.problems.append(f"json-ld: {data[:60]}")
+        elif self._in_script and "alert(" in data:
             self.problems.append(f"script: {data[:60]}")
 
 

@@ -1,4 +1,4 @@
-/* Co-production Evidence Atlas: the explorer and the side-by-side view.
+/* Co-production Evidence Atlas: the explorer, the side-by-side view and copy buttons.
  * Runs on a static index (explore/studies.js) with no server and no other script.
  * Text from records is only ever inserted with textContent, never as HTML. */
 (function () {
@@ -116,8 +116,10 @@
     var csvBtn = el("button", { type: "button", text: "Download CSV" });
     var bibBtn = el("button", { type: "button", text: "Download BibTeX" });
     var risBtn = el("button", { type: "button", text: "Download RIS" });
+    var cslBtn = el("button", { type: "button", text: "Download CSL-JSON" });
+    var apaBtn = el("button", { type: "button", text: "Download APA list" });
     var cmpBtn = el("button", { type: "button", text: "Compare selected studies" });
-    [csvBtn, bibBtn, risBtn, cmpBtn].forEach(function (b) { tools.appendChild(b); tools.appendChild(document.createTextNode(" ")); });
+    [csvBtn, bibBtn, risBtn, cslBtn, apaBtn, cmpBtn].forEach(function (b) { tools.appendChild(b); tools.appendChild(document.createTextNode(" ")); });
     var list = el("ol", { class: "atlas-results", id: "atlas-results" });
     var comparison = el("div", { class: "atlas-comparison", id: "atlas-comparison" });
     root.appendChild(el("div", { class: "atlas-explorer-grid" }, [form,
@@ -218,6 +220,14 @@
     risBtn.addEventListener("click", function () {
       download("atlas-studies.ris", "application/x-research-info-systems", current().map(function (s) { return s.ris; }).join("\n"));
     });
+    cslBtn.addEventListener("click", function () {
+      download("atlas-studies.json", "application/vnd.citationstyles.csl+json",
+        JSON.stringify(current().map(function (s) { return s.csl; }), null, 2) + "\n");
+    });
+    apaBtn.addEventListener("click", function () {
+      var refs = current().map(function (s) { return s.apa; }).sort(function (a, b) { return a.localeCompare(b); });
+      download("atlas-reading-list.txt", "text/plain", refs.join("\n\n") + "\n");
+    });
     cmpBtn.addEventListener("click", function () {
       if (selected().length < 2) { status.textContent = "Select two or more studies with their checkboxes to compare them."; return; }
       comparison.scrollIntoView();
@@ -304,7 +314,36 @@
     render();
   }
 
+  /* copy buttons: hidden until this script runs, so they never appear where they cannot work */
+  function copyButtons() {
+    document.querySelectorAll("button.atlas-copy[data-copy]").forEach(function (button) {
+      var target = document.getElementById(button.getAttribute("data-copy"));
+      if (!target) return;
+      button.hidden = false;
+      button.setAttribute("aria-label", "Copy the " + button.parentNode.textContent.replace("Copy", "").trim() + " reference");
+      button.addEventListener("click", function () {
+        var text = target.textContent;
+        var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 2000); };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
+        } else { fallback(text); done(); }
+      });
+    });
+  }
+
+  function fallback(text) {
+    var area = el("textarea", { "aria-hidden": "true" });
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* the text stays selectable on the page */ }
+    area.remove();
+  }
+
   function start() {
+    copyButtons();
     var ex = document.getElementById("atlas-explorer");
     if (ex) loadIndex(ex, function (index) { explorer(ex, index); });
     var sbs = document.getElementById("atlas-side-by-side");

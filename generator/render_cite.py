@@ -1,0 +1,179 @@
+"""Citing and teaching: formatted references, exports, citation-manager metadata, the dataset.
+
+Everything here is derived from the model and the CSL-JSON built in csl.py:
+per-study downloads (.bib, .ris, CSL-JSON), reading lists for any set of
+studies, Highwire Press `citation_*` tags and schema.org JSON-LD for study
+pages, and the downloadable dataset described by a Frictionless data package.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from typing import Any
+
+from .csl import STYLES, format_html
+from .exports import bibtex_of, ris_of
+from .model import DIMENSIONS, FINDING_FIELDS, Model, Study
+
+CODE_FIELDS = [field for field, _, _ in DIMENSIONS]
+
+
+def formatted(model: Model) -> dict[str, dict[str, str]]:
+    """style -> study key -> formatted reference (safe HTML)."""
+    items = [s.csl for s in model.studies.values()]
+    return {style: dict(zip(model.studies, format_html(items, style), strict=True)) for style in STYLES}
+
+
+def plain(reference_html: str) -> str:
+    """A formatted reference as plain text, for pasting into a syllabus."""
+    return html.unescape(re.sub(r"<[^>]+>", "", reference_html))
+
+
+def csl_json(studies: list[Study]) -> str:
+    return json.dumps([s.csl for s in studies], indent=2, ensure_ascii=False) + "\n"
+
+
+def reading_list_files(base: str, studies: list[Study]) -> dict[str, str]:
+    """base.bib, base.ris and base.json (CSL-JSON) for a set of studies."""
+    return {
+        f"{base}.bib": "\n".join(bibtex_of(s) for s in studies),
+        f"{base}.ris": "\n".join(ris_of(s) for s in studies),
+        f"{base}.json": csl_json(studies),
+    }
+
+
+# --- metadata for citation managers -------------------------------------------------
+
+def _person(p: dict[str, str]) -> str:
+    if "literal" in p:
+        return p["literal"]
+    family = " ".join(filter(None, (p.get("non-dropping-particle"), p.get("family"))))
+    return f"{family}, {p['given']}" if p.get("given") else family
+
+
+def highwire_tags(study: Study, pdf_url: str | None = None) -> list[tuple[str, str]]:
+    """The `citation_*` meta tags that Zotero and Google Scholar read."""
+    item = study.csl
+    tags = [("citation_title", item.get("title", study.title))]
+    tags += [("citation_author", _person(p)) for p in item.get("author", [])]
+    if item["type"] == "book" and not item.get("author"):
+        tags += [("citation_author", _person(p)) for p in item.get("editor", [])]
+    if item.get("issued"):
+        tags.append(("citation_publication_date", str(item["issued"]["date-parts"][0][0])))
+    container = item.get("container-title")
+    if item["type"] == "article-journal" and container:
+        tags.append(("citation_journal_title", container))
+    elif item["type"] == "chapter" and container:
+        tags.append(("citation_inbook_title", container))
+        tags += [("citation_editor", _person(p)) for p in item.get("editor", [])]
+    elif item["type"] == "report" and item.get("publisher"):
+        tags.append(("citation_technical_report_institution", item["publisher"]))
+    for csl_name, tag in (("volume", "citation_volume"), ("issue", "citation_issue"),
+                          ("publisher", "citation_publisher"), ("ISBN", "citation_isbn"), ("DOI", "citation_doi")):
+        if item.get(csl_name) and not (tag == "citation_publisher" and item["type"] == "report"):
+            tags.append((tag, str(item[csl_name])))
+    if item.get("page"):
+        first, _, last = str(item["page"]).partition("-")
+        tags.append(("citation_firstpage", first))
+        if last:
+            tags.append(("citation_lastpage", last))
+    return tags
+
+
+SCHEMA_TYPES = {"article-journal": "ScholarlyArticle", "book": "Book", "chapter": "Chapter", "report": "Report"}
+
+
+def json_ld(study: Study) -> str:
+    """schema.org metadata, escaped so that it can sit inside a <script> element."""
+    item = study.csl
+
+    def person(p: dict[str, str]) -> dict[str, str]:
+        if "literal" in p:
+            return {"@type": "Organization", "name": p["literal"]}
+        family = " ".join(filter(None, (p.get("non-dropping-particle"), p.get("family"))))
+        return {"@type": "Person", "familyName": family, "givenName": p.get("given", "")}
+
+    data: dict[str, Any] = {"@context": "https://schema.org", "@type": SCHEMA_TYPES.get(item["type"], "CreativeWork"),
+                            "name": item.get("title", study.title)}
+    creators = item.get("author") or item.get("editor") or []
+    data["author" if item.get("author") else "editor"] = [person(p) for p in creators]
+    if item.get("issued"):
+        data["datePublished"] = str(item["issued"]["date-parts"][0][0])
+    if item.get("container-title"):
+        kind = "Periodical" if item["type"] == "article-journal" else "Book"
+        data["isPartOf"] = {"@type": kind, "name": item["container-title"]}
+        if item["type"] == "article-journal" and item.get("volume"):
+            data["isPartOf"] = {"@type": "PublicationVolume", "volumeNumber": item["volume"],
+                                "isPartOf": {"@type": "Periodical", "name": item["container-title"]}}
+    if item.get("page"):
+        data["pagination"] = item["page"]
+    if item.get("publisher"):
+        data["publisher"] = {"@type": "Organization", "name": item["publisher"]}
+    if item.get("DOI"):
+        data["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": item["DOI"]}
+        data["sameAs"] = "https://doi.org/" + item["DOI"]
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- the dataset ---------------------------------------------------------------------
+
+def _csv(rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[str, str]:
+    study_cols = ["key", "authors", "year", "title", "entry_type", "container", "doi", "summary",
+                  "coding_note", *CODE_FIELDS]
+    studies = [study_cols]
+    findings = [["study", "finding", "claim", "locator", *FINDING_FIELDS]]
+    records = []
+    for key, s in model.studies.items():
+        studies.append([key, "; ".join(s.authors), s.year, s.title, s.entry_type, s.container, s.doi or "",
+                        s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in CODE_FIELDS]])
+        for f in s.findings:
+            findings.append([key, str(f.index), f.claim, f.locator, *["; ".join(f.codes[x]) for x in FINDING_FIELDS]])
+        records.append({"key": key, "reference": s.csl, "summary": s.summary, "coding_note": s.coding_note,
+                        "codes": {f: list(s.codes[f]) for f in CODE_FIELDS},
+                        "findings": [{"index": f.index, "claim": f.claim, "locator": f.locator,
+                                      "codes": {x: list(f.codes[x]) for x in FINDING_FIELDS}} for f in s.findings]})
+    evidence = {"title": dataset.get("title", ""), "version": dataset.get("version", ""),
+                "released": dataset.get("released", ""), "studies": records}
+
+    def fields(names: list[str], integer: tuple[str, ...] = ()) -> list[dict[str, str]]:
+        return [{"name": n, "type": "integer" if n in integer else "string"} for n in names]
+
+    package = {
+        "name": "coproduction-evidence-atlas",
+        "title": dataset.get("title", ""),
+        "version": dataset.get("version", ""),
+        "created": f"{dataset['released']}T00:00:00Z" if dataset.get("released") else "",
+        "description": "Studies on the co-production of public services, coded by institutional logics, "
+                       "sectors, countries, barriers and enablers; list fields are separated by '; '.",
+        "licenses": [{"name": dataset.get("licence", ""), "title": dataset.get("licence", "")}],
+        "resources": [
+            {"name": "studies", "path": "studies.csv", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+             "schema": {"fields": fields(study_cols), "primaryKey": ["key"]}},
+            {"name": "findings", "path": "findings.csv", "format": "csv", "mediatype": "text/csv",
+             "encoding": "utf-8",
+             "schema": {"fields": fields(findings[0], integer=("finding",)), "primaryKey": ["study", "finding"],
+                        "foreignKeys": [{"fields": ["study"], "reference": {"resource": "studies", "fields": ["key"]}}]}},
+            {"name": "evidence", "path": "evidence.json", "format": "json", "mediatype": "application/json",
+             "encoding": "utf-8"},
+            {"name": "references", "path": "references.bib", "format": "bib", "mediatype": "application/x-bibtex",
+             "encoding": "utf-8"},
+        ],
+    }
+    return {
+        "data/studies.csv": _csv(studies),
+        "data/findings.csv": _csv(findings),
+        "data/evidence.json": json.dumps(evidence, indent=2, ensure_ascii=False) + "\n",
+        "data/datapackage.json": json.dumps(package, indent=2, ensure_ascii=False) + "\n",
+        "data/references.bib": bib_text,
+    }

@@ -1,0 +1,150 @@
+"""Citing and teaching: formatted references, exports that read back, metadata, the dataset."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import bibtexparser
+import pytest
+import rispy
+
+from generator.csl import STYLES, csl_item, format_html
+from generator.exports import bibtex_of, ris_of
+from generator.load import load_bibliography
+
+from .helpers import FIXTURES, ROOT
+
+GOLDEN = FIXTURES.parent / "golden" / "references.txt"
+
+
+def golden_references() -> str:
+    bib, diags = load_bibliography(FIXTURES / "references" / "refs.bib", "refs.bib")
+    assert diags == []
+    items = [csl_item(e) for e in bib.entries.values()]
+    out = []
+    for style, label in STYLES.items():
+        out.append(f"## {label}")
+        out += format_html(items, style)
+    return "\n".join(out) + "\n"
+
+
+def test_formatted_references_match_the_golden_file() -> None:
+    """Each entry type this literature uses, accented names and a corporate author."""
+    assert golden_references() == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_golden_references_are_right_where_citeproc_py_needs_help() -> None:
+    text = GOLDEN.read_text(encoding="utf-8")
+    assert "Löffler, E., Van Ryzin, G. G., van Eijk, C., &amp; Durán, J. (2013)" in text  # accents decoded
+    assert "Billis, D. (Ed.). (2010). <i>Hybrid Organizations and the Third Sector</i>. Palgrave Macmillan." in text
+    assert text.count("Billis") == 3  # an edited book names its editor once per style
+    assert "(Eds.), <i>The SAGE Handbook of Organizational Institutionalism</i> (pp. 99–129). SAGE." in text
+    assert "Thornton, Patricia H., and William Ocasio. 2008." in text  # Chicago gives full names
+    assert "Organisation for Economic Co-operation and Development. (2011)" in text  # corporate author
+    assert '<a href="https://doi.org/10.1787/9789264118843-en">' in text
+
+
+def real_studies() -> list:
+    from generator.check import check
+    from generator.load import load_project
+    from generator.model import build_model
+
+    loaded = load_project(ROOT)
+    result = check(loaded)
+    return list(build_model(result.records, result.codebook, loaded.bib, loaded.record_paths).studies.values())
+
+
+def test_bibtex_exports_read_back_to_the_same_data() -> None:
+    studies = real_studies()
+    lib = bibtexparser.parse_string("\n".join(bibtex_of(s) for s in studies))
+    assert not lib.failed_blocks
+    by_key = {e.key: e for e in lib.entries}
+    for s in studies:
+        entry = by_key[s.key]
+        assert entry.entry_type == s.entry_type
+        assert {f.key: f.value for f in entry.fields} == s.bib_fields
+
+
+def test_ris_exports_read_back_to_the_same_data() -> None:
+    for s in real_studies():
+        (record,) = rispy.loads(ris_of(s))
+        item = s.csl
+        assert record["id"] == s.key
+        assert record["title"] == item["title"]
+        names = item.get("author", [])
+        assert len(record.get("authors", [])) == len(names)
+        if names and "family" in names[0]:
+            assert names[0]["family"] in record["authors"][0]
+        assert record.get("year") == str(item["issued"]["date-parts"][0][0])
+        assert record.get("doi") == item.get("DOI")
+
+
+def meta_tags(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<meta name="(citation_[a-z_]+)" content="([^"]*)">', html)
+
+
+def test_meta_tags_on_a_built_study_page(built_site: Path) -> None:
+    tags = meta_tags((built_site / "studies/parrado2013/index.html").read_text(encoding="utf-8"))
+    assert [v for k, v in tags if k == "citation_author"] == [
+        "Parrado, Salvador", "Van Ryzin, Gregg G.", "Bovaird, Tony", "Löffler, Elke"]
+    d = dict(tags)
+    assert d["citation_title"] == "Correlates of Co-production: Evidence From a Five-Nation Survey of Citizens"
+    assert d["citation_journal_title"] == "International Public Management Journal"
+    assert (d["citation_publication_date"], d["citation_volume"], d["citation_issue"]) == ("2013", "16", "1")
+    assert (d["citation_firstpage"], d["citation_lastpage"]) == ("85", "112")
+    assert d["citation_doi"] == "10.1080/10967494.2013.796260"
+
+
+def test_meta_tags_of_a_chapter(built_site: Path) -> None:
+    tags = meta_tags((built_site / "studies/thornton2008/index.html").read_text(encoding="utf-8"))
+    d = dict(tags)
+    assert d["citation_inbook_title"] == "The SAGE Handbook of Organizational Institutionalism"
+    assert [v for k, v in tags if k == "citation_editor"][0] == "Greenwood, Royston"
+    assert (d["citation_firstpage"], d["citation_lastpage"], d["citation_publisher"]) == ("99", "129", "SAGE")
+
+
+def test_json_ld_is_valid_and_inert(built_site: Path) -> None:
+    html = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
+    (raw,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    data = json.loads(raw)
+    assert data["@type"] == "ScholarlyArticle" and data["sameAs"] == "https://doi.org/10.1080/03003930.2017.1281803"
+    assert data["author"][0] == {"@type": "Person", "familyName": "van Eijk", "givenName": "Carola"}
+
+
+def test_reading_lists_on_term_pages(built_site: Path) -> None:
+    ris = (built_site / "logics/professional.ris").read_text(encoding="utf-8")
+    entries = rispy.loads(ris)
+    index = json.loads((built_site / "explore/studies.json").read_text(encoding="utf-8"))
+    want = [s["key"] for s in index["studies"] if "professional" in s["codes"]["logics"]]
+    assert [e["id"] for e in entries] == want
+    csl = json.loads((built_site / "logics/professional.json").read_text(encoding="utf-8"))
+    assert [i["id"] for i in csl] == want
+    page = (built_site / "logics/professional/index.html").read_text(encoding="utf-8")
+    assert 'href="../professional.ris"' in page and 'class="atlas-reading-list"' in page
+
+
+def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
+    frictionless = pytest.importorskip("frictionless")
+    report = frictionless.validate(str(built_site / "data/datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    package = json.loads((built_site / "data/datapackage.json").read_text(encoding="utf-8"))
+    assert package["version"] == "0.1.0"
+
+
+def test_citation_cff_matches_the_dataset_version() -> None:
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    dataset = yaml.safe_load((ROOT / "evidence/dataset.yaml").read_text(encoding="utf-8"))
+    assert (cff["version"], cff["date-released"]) == (dataset["version"], dataset["released"])
+
+
+def test_version_in_the_footer(built_site: Path) -> None:
+    assert "Evidence base version 0.1.0, released 2026-11-28" in (built_site / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_study_in_the_changes_page(built_site: Path) -> None:
+    page = (built_site / "changes/index.html").read_text(encoding="utf-8")
+    assert len(set(re.findall(r'href="../studies/([a-z0-9]+)/"', page))) == 38
