@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: site serve test check lint bench clean golden
+.PHONY: install site serve test check fmt lint bench clean golden
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 $(TEST_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
+
+## install: create .venv and install the project (the `evidence` command)
+install: $(STAMP)
 
 ## site: check the evidence base and build the site into site/
 site: $(STAMP)
@@ -29,6 +32,10 @@ serve: $(STAMP)
 ## check: check the evidence base only
 check: $(STAMP)
 	$(BIN)/evidence check --strict
+
+## fmt: rewrite records in the canonical layout
+fmt: $(STAMP)
+	$(BIN)/evidence fmt
 
 ## test: install test tools (and Debian's Chromium if missing) and run the whole suite
 test: $(TEST_STAMP)

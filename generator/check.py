@@ -205,10 +205,16 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
         return out
     if kind == "type":
         wanted = _TYPE_WORDS.get(str(expected), str(expected))
-        hint = ""
+        field_name = str(where[-1]) if where else name
         if wanted == "a list":
             example = "[]" if err.instance is None else f"[{err.instance}]"
-            hint = f"Write a list, e.g. {name.split('.')[-1]}: {example}"
+            hint = f"Write a list, e.g. {field_name}: {example}"
+        elif wanted == "text" and schema.get("enum"):
+            hint = f"Write one of: {', '.join(map(str, schema['enum']))}."
+        elif wanted == "text":
+            hint = f"Write the text after '{field_name}:'."
+        else:
+            hint = ""
         return [diagnostic("wrong-type", doc.path, line, col,
                            f"{name} must be {wanted}, not {_describe(err.instance)}", hint)]
     if kind == "enum":

@@ -76,6 +76,65 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, write_new
+
+    root = _root(args)
+    loaded = load_project(root)
+    result = check(loaded)
+    try:
+        target = write_new(root, args.key, loaded.bib.entries, result.codebook)
+    except ScaffoldError as exc:
+        print(f"evidence: {exc}", file=sys.stderr)
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 1
+    print(f"wrote {target.relative_to(root).as_posix()}; fill it in, then run `evidence check`", file=sys.stderr)
+    return 0
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from .fmt import format_record
+    from .load import STUDIES_DIR
+
+    root = _root(args)
+    codebook = check(load_project(root)).codebook
+    paths = [Path(p).resolve() for p in args.files] if args.files else sorted((root / STUDIES_DIR).glob("*.yaml"))
+    changed, skipped = [], []
+    for path in paths:
+        display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            skipped.append(display)
+            continue
+        out = format_record(text, codebook)
+        if out is None:
+            skipped.append(display)
+        elif out != text:
+            changed.append(display)
+            if not args.check:
+                path.write_text(out, encoding="utf-8")
+    verb = "would reformat" if args.check else "reformatted"
+    for display in changed:
+        print(f"{verb} {display}")
+    for display in skipped:
+        print(f"{display}: not formatted; fix the problems `evidence check` reports first", file=sys.stderr)
+    print(f"{len(changed)} of {len(paths)} records {verb}", file=sys.stderr)
+    return 1 if (args.check and changed) or skipped else 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import DiffError, diff_markdown
+
+    try:
+        print(diff_markdown(_root(args), args.base), end="")
+    except DiffError as exc:
+        print(f"evidence: {exc}", file=sys.stderr)
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
@@ -110,6 +169,19 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="write schema/study.schema.json from the codebook")
     p.add_argument("--check", action="store_true", help="only report whether the committed schema is stale")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("new", help="write evidence/studies/KEY.yaml to fill in, from the BibTeX entry")
+    p.add_argument("key", help="the study's key in references.bib, e.g. bovaird2007")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("fmt", help="rewrite records in the canonical layout (comments are kept)")
+    p.add_argument("--check", action="store_true", help="only list the records that would change; exit 1 if any")
+    p.add_argument("files", nargs="*", help="records to format (default: every record)")
+    p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser("diff", help="summarise, in Markdown, what changed in the evidence since a git revision")
+    p.add_argument("base", help="a git revision, e.g. origin/main or HEAD~1")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("build", help="check, write the pages and build site/")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")

@@ -1,0 +1,80 @@
+"""`evidence new KEY`: a record to fill in, pre-filled from the BibTeX entry and commented from the codebook."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+import textwrap
+from pathlib import Path
+
+from .codebook import Codebook
+from .csl import csl_item, format_html
+from .load import STUDIES_DIR, BibEntry
+from .schema import REQUIRED_FIELDS, TEXT_FIELDS
+
+MODELINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
+
+
+class ScaffoldError(Exception):
+    """A refusal with a message and a hint for the contributor."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _wrap(text: str, prefix: str = "# ") -> list[str]:
+    return textwrap.wrap(text, width=78, initial_indent=prefix, subsequent_indent=prefix)
+
+
+def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
+    if key not in entries:
+        near = difflib.get_close_matches(key, list(entries), n=3, cutoff=0.5)
+        hint = ("Did you mean " + " or ".join(f"'{k}'" for k in near) + "? " if near else "") + \
+            "Add the work's BibTeX entry to references.bib first; the key is the file name of the record."
+        raise ScaffoldError(f"'{key}' is not a key in references.bib", hint)
+    entry = entries[key]
+    plain = format_html([csl_item(entry)], "apa")[0]
+    reference = html.unescape(re.sub(r"<[^>]+>", "", plain))
+    by_field = codebook.by_field()
+    lines = [MODELINE, *(_wrap(f"Study: {reference}")), "#",
+             "# Fill in every field marked REQUIRED. Uncomment the optional fields that apply.",
+             "# Lists may be [] when nothing applies. Use only terms from evidence/codebook/;",
+             "# `evidence check` tells you exactly what is wrong, with the line.", ""]
+
+    def field_block(name: str, required: bool, value: str, help_text: str, allowed: list[str] | None) -> None:
+        lines.extend(_wrap(("REQUIRED. " if required else "Optional. ") + help_text))
+        if allowed:
+            lines.extend(_wrap("Allowed: " + ", ".join(allowed)))
+        lines.append(f"{name}:{value}" if required else f"# {name}:{value}")
+        lines.append("")
+
+    field_block("summary", True, "", TEXT_FIELDS["summary"], None)
+    for name in ("study_type", "methods"):
+        vocab = by_field[name]
+        field_block(name, name in REQUIRED_FIELDS, " []" if vocab.multiple else "", vocab.title + ".", vocab.slugs)
+    field_block("countries", True, "", "ISO 3166-1 alpha-2 codes of the countries studied, e.g. [GB, FR, NO]; "
+                "[] for none.", None)
+    for name in ("sectors", "logics", "barriers", "enablers", "phases", "levels", "concepts", "basis"):
+        vocab = by_field[name]
+        required = name in REQUIRED_FIELDS
+        value = "" if required else (" []" if vocab.multiple else "")
+        field_block(name, required, value, vocab.title + ("." if vocab.multiple else " (one term)."), vocab.slugs)
+    field_block("coding_note", False, "", TEXT_FIELDS["coding_note"], None)
+    lines.extend(_wrap("Optional. Findings: one claim each, in your own words, with its codes (each list a "
+                       "subset of the record's) and where it is made."))
+    lines += ["# findings:", "#   - claim: >-", "#       ...", "#     logics: []", "#     barriers: []",
+              "#     countries: []", "#     locator: p. 12", ""]
+    return "\n".join(lines)
+
+
+def write_new(root: Path, key: str, entries: dict[str, BibEntry], codebook: Codebook) -> Path:
+    target = root / STUDIES_DIR / f"{key}.yaml"
+    if target.exists():
+        raise ScaffoldError(f"{STUDIES_DIR}/{key}.yaml already exists",
+                            "Edit the existing record; `evidence new` never overwrites one.")
+    text = scaffold(key, entries, codebook)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
