@@ -8,6 +8,7 @@ one and swapped in only when the build succeeds; a failure leaves site/ as it wa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,13 +54,38 @@ def _generate(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, dict[st
     if dg.has_errors(diags):
         return False, 0, {}
     model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths)
-    pages = render(model, result.dataset, result.changes, loaded.bib.text)
+    cache = _load_cache(root)
+    pages = render(model, result.dataset, result.changes, loaded.bib.text, cache)
+    from .csl import STYLES, cache_key
+
+    used = {cache_key(style, s.csl) for style in STYLES for s in model.studies.values()}
+    _save_cache(root, {k: v for k, v in cache.items() if k in used})  # drop what no study needs any more
     pages.update(_content_pages(root, pages))
     changed = _sync(root / DOCS, pages)
     _say(quiet, f"generated {len(pages)} files ({changed} changed) in {time.monotonic() - started:.1f} s")
     env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
            "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
     return True, changed, env
+
+
+CACHE = Path("build/cache/citations.json")
+
+
+def _load_cache(root: Path) -> dict[str, str]:
+    """Formatted references from earlier builds (citeproc-py is slow); a damaged cache is ignored."""
+    try:
+        data = json.loads((root / CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _save_cache(root: Path, cache: dict[str, str]) -> None:
+    path = root / CACHE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cache, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from these files.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,8 +122,14 @@ def vocabulary_from_data(name: str, data: dict[str, Any]) -> Vocabulary:
 
 # --- countries: ISO 3166-1 through pycountry ------------------------------------
 
-def country_codes() -> list[str]:
-    return sorted(c.alpha_2 for c in pycountry.countries)
+@functools.lru_cache(maxsize=1)
+def country_codes() -> tuple[str, ...]:
+    return tuple(sorted(c.alpha_2 for c in pycountry.countries))
+
+
+@functools.lru_cache(maxsize=1)
+def country_code_set() -> frozenset[str]:
+    return frozenset(country_codes())
 
 
 def country_name(code: str) -> str:

@@ -12,6 +12,7 @@ import html
 import json
 import posixpath
 import re
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,8 @@ def yaml_title(text: str) -> str:
 
 class Renderer:
     def __init__(self, model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
-                 bib_text: str = "", edit_branch: str = "main") -> None:
+                 bib_text: str = "", cite_cache: MutableMapping[str, str] | None = None,
+                 edit_branch: str = "main") -> None:
         self.model = model
         self.dataset = dataset
         self.changes = changes
@@ -64,7 +66,7 @@ class Renderer:
         repo_url = dataset.get("repository") or ""
         self.repo_url = repo_url.rstrip("/") if repo_url.startswith("https://") else None
         self.site_url = (dataset.get("site_url") or "").rstrip("/")
-        self.refs = formatted(model)
+        self.refs = formatted(model, cite_cache)
         self.edit_branch = edit_branch
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -127,12 +129,10 @@ class Renderer:
         return f"{self.site_url}/{url}" if self.site_url else "/" + url
 
     def reading_list(self, base: str, keys: list[str] | tuple[str, ...]) -> Markup:
-        """Download links for base.bib/.ris/.json and the APA list, for the page being rendered."""
+        """Download links for the reading list of the page being rendered (files from reading_list_files)."""
         name = posixpath.basename(base)
-        apa = "".join(f"<p>{self.refs['apa'][k]}</p>" for k in keys)
-        return Markup(
-            f"Download: [BibTeX]({name}.bib) · [RIS]({name}.ris) · [CSL-JSON]({name}.json)\n\n"
-            f'<div class="atlas-reading-list">{apa}</div>')
+        return Markup(f"[APA list (text)]({name}.txt) · [BibTeX]({name}.bib) · [RIS]({name}.ris) · "
+                      f"[CSL-JSON]({name}.json)")
 
     def render_all(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -142,7 +142,7 @@ class Renderer:
             out[page] = self._render("study.md.j2", page, s=study, reference=Markup(self.refs["apa"][key]),
                                      citation_tags=highwire_tags(study), jsonld=json_ld(study),
                                      refs_plain={st: plain(self.refs[st][key]) for st in STYLES})
-            out.update(reading_list_files(f"studies/{key}", [study]))
+            out.update(reading_list_files(f"studies/{key}", [study], self.refs["apa"]))
         out["studies/index.md"] = self._render("studies_index.md.j2", "studies/index.md")
         for field, dim in m.dimensions.items():
             out[f"{dim.section}/index.md"] = self._render("dimension_index.md.j2", f"{dim.section}/index.md", d=dim)
@@ -151,7 +151,7 @@ class Renderer:
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
                                          finding_of=self._finding_of, has_tradition="tradition" in term.extra)
                 if term.studies:
-                    out.update(reading_list_files(page[:-3], [m.studies[k] for k in term.studies]))
+                    out.update(reading_list_files(page[:-3], [m.studies[k] for k in term.studies], self.refs["apa"]))
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
         out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
                                                         codes=list(diagnostics.CODES.values()))
@@ -175,10 +175,11 @@ class Renderer:
         }
 
 
-def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str) -> dict[str, str]:
+def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str,
+           cite_cache: MutableMapping[str, str] | None = None) -> dict[str, str]:
     from .render_compare import render_compare
 
-    base = Renderer(model, dataset, changes, bib_text)
+    base = Renderer(model, dataset, changes, bib_text, cite_cache)
     pages = base.render_all()
     pages.update(render_compare(base))
     return pages

@@ -13,19 +13,20 @@ import html
 import io
 import json
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
-from .csl import STYLES, format_html
+from .csl import STYLES, format_all
 from .exports import bibtex_of, ris_of
 from .model import DIMENSIONS, FINDING_FIELDS, Model, Study
 
 CODE_FIELDS = [field for field, _, _ in DIMENSIONS]
 
 
-def formatted(model: Model) -> dict[str, dict[str, str]]:
+def formatted(model: Model, cache: MutableMapping[str, str] | None = None) -> dict[str, dict[str, str]]:
     """style -> study key -> formatted reference (safe HTML)."""
     items = [s.csl for s in model.studies.values()]
-    return {style: dict(zip(model.studies, format_html(items, style), strict=True)) for style in STYLES}
+    return format_all(items, list(STYLES), {} if cache is None else cache)
 
 
 def plain(reference_html: str) -> str:
@@ -37,12 +38,13 @@ def csl_json(studies: list[Study]) -> str:
     return json.dumps([s.csl for s in studies], indent=2, ensure_ascii=False) + "\n"
 
 
-def reading_list_files(base: str, studies: list[Study]) -> dict[str, str]:
-    """base.bib, base.ris and base.json (CSL-JSON) for a set of studies."""
+def reading_list_files(base: str, studies: list[Study], apa: dict[str, str]) -> dict[str, str]:
+    """base.bib, base.ris, base.json (CSL-JSON) and base.txt (APA, sorted) for a set of studies."""
     return {
         f"{base}.bib": "\n".join(bibtex_of(s) for s in studies),
         f"{base}.ris": "\n".join(ris_of(s) for s in studies),
         f"{base}.json": csl_json(studies),
+        f"{base}.txt": "\n\n".join(sorted(plain(apa[s.key]) for s in studies)) + "\n",
     }
 
 

@@ -21,7 +21,7 @@ from .compare import MATRICES, Matrix, crosstab, gap_map, matrix_csv_rows
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model
 from .render import TEMPLATES, Renderer, yaml_title
-from .render_cite import plain, reading_list_files
+from .render_cite import plain
 from .worldmap import choropleth, legend
 
 EXPLORER_FACETS = ("logics", "sectors", "countries", "traditions", "barriers", "enablers", "methods",
@@ -73,11 +73,12 @@ class CompareRenderer:
             for (r, c), cell in m.cells.items():
                 if cell.studies:
                     cp = self.cell_page(m, r, c)
+                    explore = f"explore/?{m.row_field}={r}&{m.col_field}={c}"
                     out[cp] = self.base._render("cell.md.j2", cp, m=m, r=self.model.term(m.row_field, r),
+                                                explore=Markup.escape(href(cp, "explore/index.md") + explore[len("explore/"):]),
                                                 c=self.model.term(m.col_field, c), cell=cell,
                                                 finding_of=self.base._finding_of,
                                                 matrix_title=self.matrix_title(m))
-                    out.update(reading_list_files(cp[:-3], [self.model.studies[k] for k in cell.studies]))
         out["compare/index.md"] = self.base._render("compare_index.md.j2", "compare/index.md",
                                                     matrices=[(m, self.matrix_title(m)) for m in matrices])
         gm, types = gap_map(self.model)

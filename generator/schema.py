@@ -45,7 +45,7 @@ def _list_of(items: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _countries_schema() -> dict[str, Any]:
     return _list_of(
-        {"type": "string", "enum": country_codes(), "x-vocabulary": "countries"},
+        {"type": "string", "enum": list(country_codes()), "x-vocabulary": "countries"},
         "ISO 3166-1 alpha-2 codes of the countries studied (GB, FR, NO, ...); [] if none.",
     )
 

@@ -268,3 +268,11 @@ def test_pages_print_as_handouts_without_navigation(page: tuple[Page, Watch], ba
     for selector in (".md-header", ".md-sidebar--primary", ".md-footer"):
         assert pg.locator(selector).first.evaluate("e => getComputedStyle(e).display") == "none", selector
     assert pg.locator("article h1").is_visible()
+
+
+def test_a_matrix_cell_opens_its_studies_in_the_explorer(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "compare/logics-by-sectors/professional--health/")
+    pg.get_by_role("link", name="these studies in the explorer").click()
+    pg.locator("#atlas-results li").first.wait_for()
+    assert shown_keys(pg) == expected_keys(built_site, logics=["professional"], sectors=["health"])

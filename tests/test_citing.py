@@ -122,7 +122,7 @@ def test_reading_lists_on_term_pages(built_site: Path) -> None:
     csl = json.loads((built_site / "logics/professional.json").read_text(encoding="utf-8"))
     assert [i["id"] for i in csl] == want
     page = (built_site / "logics/professional/index.html").read_text(encoding="utf-8")
-    assert 'href="../professional.ris"' in page and 'class="atlas-reading-list"' in page
+    assert 'href="../professional.ris"' in page and 'href="../professional.txt"' in page
 
 
 def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
