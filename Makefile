@@ -53,3 +53,7 @@ golden: $(TEST_STAMP)
 
 clean:
 	rm -rf site build .pytest_cache
+
+## bench: speed, memory and size at 1,000 and 10,000 studies (slow; writes bench/results/DATE.md)
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -201,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug, not bad input: bad input always ends in diagnostics
+        if os.environ.get("EVIDENCE_DEBUG"):
+            raise
+        print(f"evidence: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  hint: nothing was changed in site/. Please report this, with the command you ran; "
+              "EVIDENCE_DEBUG=1 shows the traceback.", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

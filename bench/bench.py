@@ -1,0 +1,126 @@
+"""Benchmark: speed, memory and output size at 1,000 and 10,000 studies (`make bench`; never `make test`).
+
+For each size it synthesises an evidence base (bench/synth.py), then times, in
+fresh processes, with each one's peak memory:
+  1. `evidence check`;
+  2. the generator step alone (records to Markdown and data);
+  3. the full site build (`evidence build`);
+  4. a rebuild after one record changes;
+and a bare bibtexparser parse of the same references.bib, for comparison.
+It prints the figures and writes them, dated, to bench/results/.
+
+Usage: python bench/bench.py [SIZE ...]     (default: 1000 10000)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from synth import synthesise  # noqa: E402
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and stderr of one command in a fresh process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "SOURCE_DATE_EPOCH": "1764288000"})
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, err
+
+
+def size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def run_size(n: int, work: Path) -> dict[str, object]:
+    py = sys.executable
+    root = synthesise(n, work / f"atlas-{n}")
+    row: dict[str, object] = {"studies": n}
+    bib_cmd = [py, "-c", "import bibtexparser,sys; bibtexparser.parse_string(open(sys.argv[1]).read())",
+               str(root / "references.bib")]
+    row["bib_parse_s"], row["bib_parse_mb"], _ = measure(bib_cmd, ROOT)
+    row["check_s"], row["check_mb"], _ = measure([py, "-m", "generator", "--root", str(root), "check"], ROOT)
+    gen = [py, "-c", "import sys; from pathlib import Path; from generator.build import generate; "
+                     "generate(Path(sys.argv[1]), quiet=True)", str(root)]
+    row["generate_cold_s"], row["generate_mb"], _ = measure(gen, ROOT)  # citation cache empty
+    row["generate_s"], _, _ = measure(gen, ROOT)  # warm citation cache, as in every later build
+    row["build_s"], row["build_mb"], err = measure([py, "-m", "generator", "--root", str(root), "build"], ROOT)
+    row["mkdocs_s"] = float(re.search(r"built site/ in ([0-9.]+) s", err).group(1))  # type: ignore[union-attr]
+    record = sorted((root / "evidence/studies").glob("*.yaml"))[n // 2]
+    record.write_text(record.read_text(encoding="utf-8").replace("summary: ", "summary: Changed. ", 1),
+                      encoding="utf-8")
+    row["rebuild_s"], row["rebuild_mb"], err = measure([py, "-m", "generator", "--root", str(root), "build"], ROOT)
+    row["rebuild_files_changed"] = int(re.search(r"\(([0-9]+) changed\)", err).group(1))  # type: ignore[union-attr]
+    site = root / "site"
+    row["site_mb"] = size_mb(site)
+    row["site_files"] = sum(1 for p in site.rglob("*") if p.is_file())
+    pages = sorted(p.stat().st_size for p in (site / "studies").glob("*/index.html"))
+    row["study_page_kb_median"] = pages[len(pages) // 2] / 1000
+    row["study_page_kb_max"] = pages[-1] / 1000
+    worker = next((site / "assets/javascripts/workers").glob("search.*.min.js"))
+    row["first_search_mb"] = ((site / "search/search_index.json").stat().st_size + worker.stat().st_size) / 1e6
+    return row
+
+
+TARGETS = [
+    ("check_s", "≤ 2 × bare bibtexparser parse", lambda r: r["check_s"] <= 2 * r["bib_parse_s"]),
+    ("generate_s", "≤ 5% of the MkDocs build", lambda r: r["generate_s"] <= 0.05 * r["mkdocs_s"]),
+    ("first_search_mb", "≤ 1 MB at 10,000 studies", lambda r: r["first_search_mb"] <= 1.0),
+    ("rebuild_s", "much faster than a full build", lambda r: r["rebuild_s"] <= 0.5 * r["build_s"]),
+]
+
+
+def report(rows: list[dict[str, object]]) -> str:
+    cols = ["studies", "bib_parse_s", "check_s", "check_mb", "generate_cold_s", "generate_s", "generate_mb",
+            "mkdocs_s", "build_s", "build_mb", "rebuild_s", "rebuild_files_changed", "site_mb", "site_files",
+            "study_page_kb_median", "study_page_kb_max", "first_search_mb"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
+    lines += ["", "Targets:", ""]
+    for r in rows:
+        for key, text, ok in TARGETS:
+            lines.append(f"- {r['studies']} studies, {key} {text}: {'met' if ok(r) else 'MISSED'}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="atlas-bench-") as tmp:
+        for n in sizes:
+            print(f"benchmarking {n} studies ...", file=sys.stderr, flush=True)
+            rows.append(run_size(n, Path(tmp)))
+            print(report(rows[-1:]), file=sys.stderr)
+    header = (f"# Benchmark {dt.date.today().isoformat()}\n\n"
+              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"{platform.platform()}. Times are wall seconds of a fresh process; memory is its peak RSS.\n\n")
+    text = header + report(rows)
+    print(text)
+    out = HERE / "results" / f"{dt.date.today().isoformat()}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

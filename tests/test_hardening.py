@@ -1,0 +1,122 @@
+"""Hostile and arbitrary input: always diagnostics, never an exception, a hang, or a partial site."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.check import check
+from generator.load import load_project, parse_bibliography, parse_yaml
+
+from .conftest import build_site, copy_project
+from .helpers import make_project, run
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+YAML_ALPHABET = st.sampled_from(list("abcNOyes012:-[]{},#&*!|>'\"\t\n \\%@`?") + ["\u202e", "é", "\x00"])
+
+
+@SETTINGS
+@given(st.text(alphabet=YAML_ALPHABET, max_size=200))
+def test_any_text_loads_to_data_or_located_diagnostics(text: str) -> None:
+    doc, diags = parse_yaml(text, "x.yaml")
+    assert doc is not None or diags
+    for d in diags:
+        assert d.path == "x.yaml" and d.line >= 1 and d.column >= 1 and d.message
+
+
+@SETTINGS
+@given(st.text(max_size=300))
+def test_any_unicode_text_loads_without_exception(text: str) -> None:
+    parse_yaml(text, "x.yaml")
+
+
+BIB_PIECES = st.sampled_from(list("{}(),=\"#%\n abc123:-é") + ["@article", "@string", "@comment", "@book(",
+                                                                  "author = ", "title = {", "}\n"])
+
+
+@SETTINGS
+@given(st.lists(BIB_PIECES, max_size=120).map("".join))
+def test_any_bibtex_loads_to_entries_or_located_diagnostics(text: str) -> None:
+    bib, diags = parse_bibliography(text, "r.bib")
+    for d in diags:
+        assert d.line >= 1 and d.code.startswith("bib-")
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20,
+)
+FIELDS = st.sampled_from(["summary", "logics", "sectors", "countries", "barriers", "basis", "findings", "study_type",
+                          "enablers", "locator", "claim", "sumary"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(FIELDS, JSONISH, max_size=8))
+def test_any_record_shape_is_checked_without_exception(tmp_path_factory: pytest.TempPathFactory,
+                                                       record: dict[str, object]) -> None:
+    import json
+
+    root = tmp_path_factory.mktemp("h") / "p"
+    make_project(root)
+    (root / "evidence/studies/smith2020.yaml").write_text(json.dumps(record), encoding="utf-8")  # JSON is YAML
+    result = check(load_project(root))
+    for d in result.diagnostics:
+        assert d.line >= 1 and d.column >= 1
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    started = time.monotonic()
+    doc, diags = parse_yaml(bomb, "bomb.yaml")
+    assert doc is None and [d.code for d in diags] == ["yaml-alias"]
+    assert time.monotonic() - started < 5  # a bound that fails only on a hang
+
+
+def test_deep_nesting_and_huge_files_are_refused(tmp_path: Path) -> None:
+    doc, diags = parse_yaml("k: " + "[" * 5000 + "]" * 5000, "deep.yaml")
+    assert doc is None and diags[0].code in ("yaml-nesting", "yaml-syntax")
+    root = make_project(tmp_path / "p")
+    (root / "evidence/studies/smith2020.yaml").write_bytes(b"summary: " + b"x" * 5_000_000)
+    code, out, _ = run("--root", str(root), "check")
+    assert code == 1 and "error[file-too-large]" in out
+
+
+@pytest.mark.parametrize("name", ["...yaml", "..%2fescape.yaml", "Ünicode.yaml", "-dash.yaml"])
+def test_keys_that_try_to_leave_the_output_folder_are_refused(tmp_path: Path, name: str) -> None:
+    root = make_project(tmp_path / "p")
+    (root / "evidence/studies" / name).write_text((root / "evidence/studies/smith2020.yaml").read_text())
+    code, out, err = run("--root", str(root), "build", "--quiet")
+    assert code == 1 and "error[record-key-invalid]" in err
+    assert not (root / "build").exists() or not any((root / "build").rglob("*escape*"))
+    assert not (tmp_path / "escape").exists()
+
+
+def test_slugs_that_try_to_leave_the_output_folder_are_refused(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    logics = root / "evidence/codebook/logics.yaml"
+    logics.write_text(logics.read_text().replace("slug: state", "slug: ../../state"))
+    code, _, err = run("--root", str(root), "build", "--quiet")
+    assert code == 1 and "error[codebook-invalid-slug]" in err
+    assert not (tmp_path / "state.md").exists() and not (root / "state.md").exists()
+
+
+def test_an_internal_error_leaves_the_previous_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+    def broken(*args: object, **kwargs: object) -> dict[str, str]:
+        raise RuntimeError("a bug in a template")
+
+    monkeypatch.setattr("generator.build.render", broken)
+    code, out, err = run("--root", str(root), "build", "--quiet")
+    assert code == 70  # EX_SOFTWARE: an internal error, reported without a traceback
+    assert "internal error" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
