@@ -50,6 +50,11 @@ def _finalize(value: Any) -> Any:
     return md_text(value)
 
 
+def html_text(value: Any) -> Markup:
+    """Text for a raw-HTML block, which Markdown leaves alone: HTML-escaped, not Markdown-escaped."""
+    return Markup(html.escape(" ".join(str(value).split()), quote=True))
+
+
 def yaml_title(text: str) -> str:
     """A front-matter title: HTML-escaped (the theme prints it raw) and JSON-quoted (valid YAML)."""
     return json.dumps(html.escape(" ".join(text.split()), quote=True), ensure_ascii=False)
@@ -119,7 +124,7 @@ class Renderer:
             "cite_link": self.cite_link, "doi_link": self.doi_link, "edit_link": self.edit_link,
             "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
             "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
-            "reading_list": self.reading_list, "json": json,
+            "reading_list": self.reading_list, "json": json, "h": html_text,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 

@@ -110,3 +110,16 @@ def test_matrix_downloads_are_csv(built_site: Path) -> None:
 
     rows = list(csv.reader((built_site / "compare/logics-by-sectors.csv").open(encoding="utf-8")))
     assert rows[0][0] == "logics \\ sectors" and rows[0][-1] == "total" and rows[-1][0] == "total"
+
+
+def test_no_markdown_escapes_show_on_pages(built_site: Path) -> None:
+    """Text in raw-HTML blocks must be HTML-escaped only; a visible backslash means the wrong escaping."""
+    import html as html_module
+
+    shown = []
+    for page in sorted(built_site.rglob("*.html")):
+        text = re.sub(r"<(script|style|code|pre)\b.*?</\1>", "", page.read_text(encoding="utf-8"), flags=re.S)
+        text = html_module.unescape(re.sub(r"<[^>]+>", " ", text))
+        for m in re.finditer(r"\\[-.()\[\]_*#+!`{}|]", text):
+            shown.append(f"{page.relative_to(built_site)}: ...{text[max(0, m.start() - 20):m.end() + 10]}...")
+    assert shown == []
