@@ -75,9 +75,21 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     pages = sorted(p.stat().st_size for p in (site / "studies").glob("*/index.html"))
     row["study_page_kb_median"] = pages[len(pages) // 2] / 1000
     row["study_page_kb_max"] = pages[-1] / 1000
-    worker = next((site / "assets/javascripts/workers").glob("search.*.min.js"))
-    row["first_search_mb"] = ((site / "search/search_index.json").stat().st_size + worker.stat().st_size) / 1e6
+    row["first_search_mb"] = first_search_bytes(site / "pagefind") / 1e6
     return row
+
+
+def first_search_bytes(pf: Path) -> int:
+    """An upper bound of what a browser downloads for a first one-word search with Pagefind's UI:
+    the scripts, the entry file, the metadata and wasm, the largest index chunk and the five
+    largest result fragments (the UI shows five results first)."""
+    fixed = ["pagefind.js", "pagefind-worker.js", "pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json",
+             "wasm.en.pagefind"]
+    total = sum((pf / name).stat().st_size for name in fixed if (pf / name).exists())
+    total += sum(p.stat().st_size for p in pf.glob("*.pf_meta"))
+    total += max((p.stat().st_size for p in (pf / "index").glob("*.pf_index")), default=0)
+    total += sum(sorted((p.stat().st_size for p in (pf / "fragment").glob("*.pf_fragment")), reverse=True)[:5])
+    return total
 
 
 TARGETS = [

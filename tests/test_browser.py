@@ -108,14 +108,22 @@ def test_study_to_logic_to_country_and_back(page: tuple[Page, Watch], base_url: 
     pg.wait_for_url("**/studies/spitzmueller2016/")
 
 
-def test_search_finds_a_study_by_author(page: tuple[Page, Watch], base_url: str) -> None:
+def search(pg: Page, base_url: str, query: str) -> str:
+    pg.goto(base_url + "search/")
+    pg.locator(".pagefind-ui__search-input").fill(query)
+    pg.locator(".pagefind-ui__result").first.wait_for(timeout=15_000)
+    return str(pg.locator(".pagefind-ui__results").inner_text())
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("Pestoff", "Towards a Paradigm of Democratic Participation"),  # an author
+    ("Q-methodology", "Co-producing safety in the local community"),  # a title
+    ("risk aversion", "Risk aversion and accountability rules"),  # a term
+    ("Czechia", "Czechia"),  # a country
+])
+def test_search_finds_studies_and_terms(page: tuple[Page, Watch], base_url: str, query: str, expected: str) -> None:
     pg, _ = page
-    pg.goto(base_url)
-    pg.locator("label.md-search__icon, .md-search__input").first.click()
-    pg.locator("input.md-search__input").fill("Pestoff")
-    results = pg.locator(".md-search-result__item")
-    results.first.wait_for(timeout=15_000)
-    assert "Pestoff" in pg.locator(".md-search-result").inner_text()
+    assert expected.lower() in search(pg, base_url, query).lower()
 
 
 def test_accessibility_of_main_page_types(page: tuple[Page, Watch], base_url: str) -> None:
@@ -124,7 +132,7 @@ def test_accessibility_of_main_page_types(page: tuple[Page, Watch], base_url: st
     pg, _ = page
     axe = Axe()
     failures = {}
-    for path in ("", "studies/", "studies/parrado2013/", "logics/", "logics/professional/", "countries/fr/",
+    for path in ("", "search/", "studies/", "studies/parrado2013/", "logics/", "logics/professional/", "countries/fr/",
                  "compare/logics-by-sectors/", "compare/gap-map/", "compare/map/", "explore/?logics=professional",
                  "compare/side-by-side/?dim=countries&values=GB,FR"):
         pg.goto(base_url + path)

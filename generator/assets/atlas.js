@@ -342,8 +342,23 @@
     area.remove();
   }
 
+  function search() {
+    var box = document.getElementById("atlas-search");
+    if (!box || !window.PagefindUI) return;
+    new window.PagefindUI({ element: "#atlas-search", showSubResults: true, showImages: false,
+                            resetStyles: false, autofocus: true });
+    // Pagefind's input is labelled only by its title: give it a proper accessible name
+    var tries = 0;
+    (function label() {
+      var input = box.querySelector("input");
+      if (input) input.setAttribute("aria-label", "Search the atlas");
+      else if (tries++ < 50) setTimeout(label, 40);
+    })();
+  }
+
   function start() {
     copyButtons();
+    search();
     var ex = document.getElementById("atlas-explorer");
     if (ex) loadIndex(ex, function (index) { explorer(ex, index); });
     var sbs = document.getElementById("atlas-side-by-side");
