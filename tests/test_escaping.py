@@ -137,7 +137,7 @@ def test_search_results_hold_no_live_markup(hostile_site: Path) -> None:
             pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             pg.goto(f"http://127.0.0.1:{server.server_address[1]}/search/")
             pg.locator(".pagefind-ui__search-input").fill("alert")
-            pg.locator(".pagefind-ui__result").first.wait_for(timeout=15_000)
+            pg.locator(".pagefind-ui__result-link").first.wait_for(timeout=15_000)
             pg.wait_for_timeout(500)
             results = pg.locator(".pagefind-ui__results").inner_html()
             browser.close()
