@@ -316,7 +316,8 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
                                           f"'{name}' does not list",
                                           f"Add '{value}' to the record's '{name}', or remove it from the finding."))
     if "traditions" in codebook.vocabularies:
-        for j, code in enumerate(doc.data.get("countries") or []):
+        countries = doc.data.get("countries")
+        for j, code in enumerate(countries if isinstance(countries, list) else []):
             if isinstance(code, str) and code in country_code_set() and code not in traditions:
                 line, col = doc.at(("countries", j))
                 out.append(diagnostic("country-without-tradition", doc.path, line, col,
@@ -362,7 +363,8 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic]) -> Codebook:
                 diags.append(diagnostic("codebook-unknown-source", doc.path, sline, scol,
                                         f"source '{source}' is not a key in references.bib",
                                         f"Did you mean '{guess[0]}'?" if guess else ""))
-            for j, code in enumerate(term.get("countries") or []):
+            term_countries = term.get("countries")
+            for j, code in enumerate(term_countries if isinstance(term_countries, list) else []):
                 if isinstance(code, str) and code not in iso:
                     cline, ccol = doc.at(("terms", i, "countries", j))
                     iso_guess = suggest_country(code)

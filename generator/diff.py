@@ -85,8 +85,10 @@ def diff_markdown(root: Path, base: str) -> str:
         for name in ("summary", "coding_note"):
             if " ".join(str(a.get(name) or "").split()) != " ".join(str(b.get(name) or "").split()):
                 retexted.append((key, name))
-        if (a.get("findings") or []) != (b.get("findings") or []):
-            retexted.append((key, f"findings ({len(a.get('findings') or [])} → {len(b.get('findings') or [])})"))
+        fa, fb = a.get("findings"), b.get("findings")
+        if fa != fb:
+            count = [len(f) if isinstance(f, list) else 0 for f in (fa, fb)]
+            retexted.append((key, f"findings ({count[0]} → {count[1]})"))
     old_t, new_t = _terms(old), _terms(new)
     term_lines = []
     for vocab in sorted(set(old_t) | set(new_t)):

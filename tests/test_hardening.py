@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator.check import check
@@ -15,7 +16,8 @@ from generator.load import load_project, parse_bibliography, parse_yaml
 from .conftest import build_site, copy_project
 from .helpers import make_project, run
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))  # raise it for a longer local search
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 YAML_ALPHABET = st.sampled_from(list("abcNOyes012:-[]{},#&*!|>'\"\t\n \\%@`?") + ["\u202e", "é", "\x00"])
 
 
@@ -55,9 +57,11 @@ FIELDS = st.sampled_from(["summary", "logics", "sectors", "countries", "barriers
                           "enablers", "locator", "claim", "sumary"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(FIELDS, JSONISH, max_size=8))
+@example({"countries": True})  # found by hypothesis: a scalar where the tradition check expected a list
+@example({"findings": [{"countries": 1, "logics": "x"}], "countries": "GB"})
 def test_any_record_shape_is_checked_without_exception(tmp_path_factory: pytest.TempPathFactory,
                                                        record: dict[str, object]) -> None:
     import json
