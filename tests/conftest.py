@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from .helpers import ROOT, run
+
 # CI explores the same examples on every run (a failure there is reproducible); locally, new ones each time.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from .helpers import ROOT, run
 
 PROJECT_PARTS = ("content", "evidence", "overrides", "references.bib", "mkdocs.yml", "schema")
 
