@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .codebook import Codebook, country_name
 from .csl import csl_item, decode, persons
 from .load import Bibliography
@@ -177,21 +179,35 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
 
 
 def _with_related(studies: dict[str, Study]) -> dict[str, Study]:
-    """Related studies share codes; rank by how many, then by key for stable output."""
-    index: dict[tuple[str, str], set[str]] = {}
-    for s in studies.values():
-        for field in RELATED_FIELDS:
-            for v in s.codes[field]:
-                index.setdefault((field, v), set()).add(s.key)
-    out = {}
-    for s in studies.values():
-        shared: Counter[str] = Counter()
-        for field in RELATED_FIELDS:
-            for v in s.codes[field]:
-                shared.update(k for k in index[(field, v)] if k != s.key)
-        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:RELATED_LIMIT]
-        out[s.key] = Study(**{**s.__dict__, "related": tuple(ranked)})
-    return out
+    """Related studies share codes; rank by how many, then by key for stable output.
+
+    The shared counts are a product of the study-by-code matrix with itself, done in blocks with
+    numpy: walking the studies that share each code is quadratic when codes are common (a logic
+    coded on half of 10,000 studies).
+    """
+    keys = list(studies)  # sorted by key, so index order breaks ties by key
+    codes = sorted({(f, v) for s in studies.values() for f in RELATED_FIELDS for v in s.codes[f]})
+    column = {c: j for j, c in enumerate(codes)}
+    matrix = np.zeros((len(keys), max(len(codes), 1)), dtype=np.float32)
+    for i, s in enumerate(studies.values()):
+        for f in RELATED_FIELDS:
+            for v in s.codes[f]:
+                matrix[i, column[(f, v)]] = 1.0
+    related: dict[str, tuple[tuple[str, int], ...]] = {}
+    for start in range(0, len(keys), 512):
+        block = matrix[start:start + 512] @ matrix.T  # shared codes, exact for these small integers
+        for r, row in enumerate(block):
+            i = start + r
+            row[i] = 0
+            k = min(RELATED_LIMIT, len(keys) - 1)
+            if k <= 0:
+                related[keys[i]] = ()
+                continue
+            threshold = max(float(np.partition(row, -k)[-k]), 1.0)
+            candidates = np.nonzero(row >= threshold)[0]
+            order = candidates[np.lexsort((candidates, -row[candidates]))][:RELATED_LIMIT]
+            related[keys[i]] = tuple((keys[j], int(row[j])) for j in order)
+    return {key: Study(**{**s.__dict__, "related": related[key]}) for key, s in studies.items()}
 
 
 def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codebook,

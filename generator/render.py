@@ -8,6 +8,7 @@ passes unchanged, so contributor text can never become markup or script.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import posixpath
@@ -34,6 +35,11 @@ from .render_cite import (
 
 TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _relpath(target: str, start: str) -> str:
+    return posixpath.relpath(target, start)
 
 
 def md_text(value: Any) -> str:
@@ -87,7 +93,7 @@ class Renderer:
 
     # --- links (the only way markup enters a page) ---------------------------------
     def rel(self, target: str) -> str:
-        return posixpath.relpath(target, posixpath.dirname(self.page) or ".")
+        return _relpath(target, posixpath.dirname(self.page) or ".")
 
     def link(self, label: Any, target: str) -> Markup:
         return Markup(f"[{md_text(label)}]({self.rel(target)})")
