@@ -21,7 +21,8 @@ def bibtex_of(study: Study) -> str:
     return f"@{study.entry_type}{{{study.key},\n{body}}}\n"
 
 
-def _name(person: dict[str, str]) -> str:
+def person_name(person: dict[str, str]) -> str:
+    """'Family, Given' (particle kept with the family name), or a corporate name as it is."""
     if "literal" in person:
         return person["literal"]
     family = " ".join(filter(None, (person.get("non-dropping-particle"), person.get("family"))))
@@ -31,8 +32,8 @@ def _name(person: dict[str, str]) -> str:
 def ris_of(study: Study) -> str:
     item: dict[str, Any] = study.csl
     lines = [("TY", RIS_TYPES.get(item["type"], "GEN"))]
-    lines += [("AU", _name(p)) for p in item.get("author", [])]
-    lines += [("A2" if item["type"] == "chapter" else "ED", _name(p)) for p in item.get("editor", [])]
+    lines += [("AU", person_name(p)) for p in item.get("author", [])]
+    lines += [("A2" if item["type"] == "chapter" else "ED", person_name(p)) for p in item.get("editor", [])]
     lines.append(("TI", item.get("title", "")))
     if item.get("container-title"):
         lines.append(("T2" if item["type"] != "article-journal" else "JO", item["container-title"]))

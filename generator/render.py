@@ -23,7 +23,7 @@ from markupsafe import Markup
 from . import diagnostics
 from .codebook import country_name
 from .csl import STYLES
-from .model import COMPARED, DIMENSIONS, Model, Study, Term
+from .model import COMPARED, DIMENSIONS, Model, Study
 from .render_cite import (
     dataset_files,
     formatted,
@@ -195,6 +195,3 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
     pages.update(render_compare(base))
     return pages
 
-
-def term_is_used(t: Term) -> bool:
-    return bool(t.studies)

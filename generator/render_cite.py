@@ -17,7 +17,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from .csl import STYLES, format_all
-from .exports import bibtex_of, ris_of
+from .exports import bibtex_of, person_name, ris_of
 from .model import DIMENSIONS, FINDING_FIELDS, Model, Study
 
 CODE_FIELDS = [field for field, _, _ in DIMENSIONS]
@@ -50,20 +50,13 @@ def reading_list_files(base: str, studies: list[Study], apa: dict[str, str]) -> 
 
 # --- metadata for citation managers -------------------------------------------------
 
-def _person(p: dict[str, str]) -> str:
-    if "literal" in p:
-        return p["literal"]
-    family = " ".join(filter(None, (p.get("non-dropping-particle"), p.get("family"))))
-    return f"{family}, {p['given']}" if p.get("given") else family
-
-
 def highwire_tags(study: Study, pdf_url: str | None = None) -> list[tuple[str, str]]:
     """The `citation_*` meta tags that Zotero and Google Scholar read."""
     item = study.csl
     tags = [("citation_title", item.get("title", study.title))]
-    tags += [("citation_author", _person(p)) for p in item.get("author", [])]
+    tags += [("citation_author", person_name(p)) for p in item.get("author", [])]
     if item["type"] == "book" and not item.get("author"):
-        tags += [("citation_author", _person(p)) for p in item.get("editor", [])]
+        tags += [("citation_author", person_name(p)) for p in item.get("editor", [])]
     if item.get("issued"):
         tags.append(("citation_publication_date", str(item["issued"]["date-parts"][0][0])))
     container = item.get("container-title")
@@ -71,7 +64,7 @@ def highwire_tags(study: Study, pdf_url: str | None = None) -> list[tuple[str, s
         tags.append(("citation_journal_title", container))
     elif item["type"] == "chapter" and container:
         tags.append(("citation_inbook_title", container))
-        tags += [("citation_editor", _person(p)) for p in item.get("editor", [])]
+        tags += [("citation_editor", person_name(p)) for p in item.get("editor", [])]
     elif item["type"] == "report" and item.get("publisher"):
         tags.append(("citation_technical_report_institution", item["publisher"]))
     for csl_name, tag in (("volume", "citation_volume"), ("issue", "citation_issue"),

@@ -20,7 +20,7 @@ from .codebook import country_name
 from .compare import MATRICES, Matrix, crosstab, gap_map, matrix_csv_rows
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model
-from .render import TEMPLATES, Renderer, yaml_title
+from .render import TEMPLATES, Renderer
 from .render_cite import plain
 from .worldmap import choropleth, legend
 
@@ -138,5 +138,3 @@ def _csv(rows: list[list[str]]) -> str:
 def render_compare(base: Renderer) -> dict[str, str]:
     return CompareRenderer(base).render_all()
 
-
-__all__ = ["render_compare", "href", "page_url", "yaml_title"]
