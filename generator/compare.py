@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import FINDING_FIELDS, Model, Study, Term
+from .model import DIMENSIONS, FINDING_FIELDS, Model, Study, Term
 
 # The matrices the site publishes: (row dimension, column dimension).
 MATRICES: tuple[tuple[str, str], ...] = (
@@ -70,8 +70,9 @@ class Matrix:
 
 
 def matrix_slug(row_field: str, col_field: str) -> str:
-    name = {"study_type": "study-types"}
-    return f"{name.get(row_field, row_field)}-by-{name.get(col_field, col_field)}"
+    """URL part of a matrix, from the dimensions' URL sections (logics-by-sectors, sectors-by-study-types)."""
+    section = {field: sec for field, sec, _ in DIMENSIONS}
+    return f"{section[row_field]}-by-{section[col_field]}"
 
 
 def finding_codes(model: Model, study: Study, index: int, field: str) -> tuple[str, ...]:

@@ -74,6 +74,20 @@ def persons(value: str) -> list[dict[str, str]]:
     return out
 
 
+def family_name(person: dict[str, str]) -> str:
+    """The name a person is cited and sorted by: 'van Eijk'; a corporate author's whole name."""
+    if "literal" in person:
+        return person["literal"]
+    return " ".join(filter(None, (person.get("non-dropping-particle"), person.get("family"))))
+
+
+def display_name(person: dict[str, str]) -> str:
+    """'Carola van Eijk'."""
+    if "literal" in person:
+        return person["literal"]
+    return " ".join(filter(None, (person.get("given"), family_name(person))))
+
+
 def csl_item(entry: BibEntry) -> dict[str, Any]:
     f = entry.fields
     item: dict[str, Any] = {"id": entry.key, "type": CSL_TYPES.get(entry.entry_type, "document")}

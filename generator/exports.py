@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .csl import family_name
 from .model import Study
 
 RIS_TYPES = {"article-journal": "JOUR", "book": "BOOK", "chapter": "CHAP", "report": "RPRT",
@@ -23,10 +24,8 @@ def bibtex_of(study: Study) -> str:
 
 def person_name(person: dict[str, str]) -> str:
     """'Family, Given' (particle kept with the family name), or a corporate name as it is."""
-    if "literal" in person:
-        return person["literal"]
-    family = " ".join(filter(None, (person.get("non-dropping-particle"), person.get("family"))))
-    return f"{family}, {person['given']}" if person.get("given") else family
+    family = family_name(person)
+    return f"{family}, {person['given']}" if person.get("given") and "literal" not in person else family
 
 
 def ris_of(study: Study) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from .codebook import Codebook, country_name
-from .csl import csl_item, decode, persons
+from .csl import csl_item, decode, display_name, family_name, persons
 from .load import Bibliography
+from .schema import FINDING_LIST_FIELDS as FINDING_FIELDS
 
 # Dimensions shown as links on study pages and compared on term pages, in display order.
 # (field in records, URL section, vocabulary name or None for countries)
@@ -37,7 +38,6 @@ DIMENSIONS: tuple[tuple[str, str, str | None], ...] = (
 )
 # Dimensions whose co-occurrence is worth showing on every term page.
 COMPARED = ("logics", "sectors", "countries", "barriers", "enablers")
-FINDING_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
 RELATED_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers", "concepts", "phases", "levels")
 RELATED_LIMIT = 5
 COOCCUR_LIMIT = 8
@@ -154,10 +154,8 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         studies[key] = Study(
             key=key,
             title=decode(entry.fields.get("title", key)),
-            authors=tuple(n.get("literal") or " ".join(filter(None, (n.get("given"), n.get("non-dropping-particle"),
-                                                                     n.get("family")))) for n in names),
-            author_families=tuple(n.get("literal") or " ".join(filter(None, (n.get("non-dropping-particle"),
-                                                                             n.get("family")))) for n in names),
+            authors=tuple(display_name(n) for n in names),
+            author_families=tuple(family_name(n) for n in names),
             year=year.group() if year else "n.d.",
             entry_type=entry.entry_type,
             container=decode(entry.fields.get("journal") or entry.fields.get("booktitle") or

@@ -16,9 +16,10 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
-from .csl import STYLES, format_all
+from .csl import STYLES, family_name, format_all
 from .exports import bibtex_of, person_name, ris_of
-from .model import DIMENSIONS, FINDING_FIELDS, Model, Study
+from .model import DIMENSIONS, Model, Study
+from .schema import FINDING_LIST_FIELDS as FINDING_FIELDS
 
 CODE_FIELDS = [field for field, _, _ in DIMENSIONS]
 
@@ -89,8 +90,7 @@ def json_ld(study: Study) -> str:
     def person(p: dict[str, str]) -> dict[str, str]:
         if "literal" in p:
             return {"@type": "Organization", "name": p["literal"]}
-        family = " ".join(filter(None, (p.get("non-dropping-particle"), p.get("family"))))
-        return {"@type": "Person", "familyName": family, "givenName": p.get("given", "")}
+        return {"@type": "Person", "familyName": family_name(p), "givenName": p.get("given", "")}
 
     data: dict[str, Any] = {"@context": "https://schema.org", "@type": SCHEMA_TYPES.get(item["type"], "CreativeWork"),
                             "name": item.get("title", study.title)}
