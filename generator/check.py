@@ -28,7 +28,7 @@ from .codebook import (
 )
 from .diagnostics import Diagnostic, diagnostic
 from .load import Bibliography, Document, Loaded
-from .schema import FINDING_LIST_FIELDS, record_schema
+from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -59,6 +59,7 @@ DATASET_SCHEMA: dict[str, Any] = {
         "licence": {"type": "string", "minLength": 1},
         "site_url": {"type": "string", "pattern": _HTTPS_OR_EMPTY},
         "repository": {"type": "string", "pattern": _HTTPS_OR_EMPTY},
+        "founding_study": {"type": "string", "minLength": 1},
     },
 }
 CHANGES_SCHEMA: dict[str, Any] = {
@@ -84,6 +85,13 @@ class Checked:
     diagnostics: list[Diagnostic]
     dataset: dict[str, Any]
     changes: list[dict[str, Any]]
+    corrected: frozenset[str] = frozenset()  # keys with an anchor in evidence/CORRECTIONS.md
+
+
+# An entry in evidence/CORRECTIONS.md is marked with an anchor that study pages link to.
+CORRECTION_ANCHOR = re.compile(r'<a id="([^"]*)"></a>')
+# Fields of a BibTeX entry that qualify its other fields: not bibliographic data themselves.
+QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
 
 
 def check(loaded: Loaded) -> Checked:
@@ -103,7 +111,30 @@ def check(loaded: Loaded) -> Checked:
     _check_bibliography(loaded.bib, diags)
     _check_unused(loaded, codebook, diags)
     dataset, changes = _check_meta(loaded, diags)
-    return Checked(codebook, good, diags, dataset, changes)
+    corrected = _check_corrections(loaded, diags)
+    return Checked(codebook, good, diags, dataset, changes, corrected)
+
+
+def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str]:
+    from .load import CORRECTIONS_FILE
+
+    keys: set[str] = set()
+    for number, text in enumerate(loaded.corrections.splitlines(), 1):
+        for match in CORRECTION_ANCHOR.finditer(text):
+            key = match.group(1)
+            if key in loaded.bib.entries:
+                keys.add(key)
+                continue
+            guess = _nearest(key, list(loaded.bib.entries))
+            diags.append(diagnostic("corrections-unknown-key", CORRECTIONS_FILE, number, match.start() + 1,
+                                    f"'{key}' is not a key in references.bib",
+                                    f"Did you mean '{guess}'?" if guess else ""))
+    return frozenset(keys)
+
+
+def qualified_fields(entry_fields: dict[str, str], name: str) -> tuple[str, ...]:
+    """The field names listed in an entry's 'unconfirmed' or 'doubtful' field."""
+    return tuple(f.strip().lower() for f in entry_fields.get(name, "").split(",") if f.strip())
 
 
 def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -115,6 +146,13 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
         diags.extend(found)
         if not found:
             dataset = doc.data
+            founding = dataset.get("founding_study")
+            if founding is not None and founding not in loaded.record_paths:
+                line, col = doc.at(("founding_study",))
+                near = _nearest(founding, list(loaded.record_paths))
+                diags.append(diagnostic("unknown-study", doc.path, line, col,
+                                        f"'{founding}' has no record in evidence/studies/",
+                                        f"Did you mean '{near}'?" if near else ""))
     doc = loaded.meta.get("changes")
     if doc is not None:
         found = schema_diagnostics(doc, Draft202012Validator(CHANGES_SCHEMA))
@@ -214,10 +252,15 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
     if kind == "required":
         present = err.instance if isinstance(err.instance, dict) else {}
         props = schema.get("properties", {})
+        def how(field: str) -> str:
+            prop = props.get(field, {})
+            if prop.get("type") == "array":
+                return " with at least one entry." if prop.get("minItems") else " ([] if nothing applies)."
+            return " with one of its terms." if prop.get("enum") else " with its text."
+
         return [diagnostic("missing-field", doc.path, line, col,
                            f"required field '{field}' is missing" + (f" in {name}" if where else ""),
-                           f"Add '{field}:'" + (" ([] if nothing applies)." if props.get(field, {}).get("type") == "array"
-                                                else " with its text."))
+                           f"Add '{field}:'" + how(field))
                 for field in expected if field not in present]
     if kind == "additionalProperties":
         allowed = list(schema.get("properties", {}))
@@ -273,6 +316,11 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
         return out
     if kind in ("minLength", "minItems"):
         return [diagnostic("empty-value", doc.path, line, col, f"{name} is empty")]
+    if kind == "pattern" and schema.get("x-pattern-words"):
+        words = schema["x-pattern-words"]
+        example = f", e.g. {schema['x-example']}." if schema.get("x-example") else "."
+        return [diagnostic("wrong-format", doc.path, line, col, f"{name} must be {words}, not '{instance}'",
+                           f"Write {words}{example}")]
     return [diagnostic("wrong-type", doc.path, line, col, f"{name}: {err.message}")]
 
 
@@ -295,26 +343,7 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
             "The file name must be the study's key in references.bib."
         out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
-    by_field = codebook.by_field()
-    findings = doc.data.get("findings")
-    for i, finding in enumerate(findings if isinstance(findings, list) else []):
-        if not isinstance(finding, dict):
-            continue
-        for name in FINDING_LIST_FIELDS:
-            record_values = doc.data.get(name)
-            values = finding.get(name)
-            if not isinstance(values, list) or not isinstance(record_values, list):
-                continue
-            allowed = country_code_set() if name == "countries" else set(by_field[name].slugs) if name in by_field else set()
-            if any(v not in allowed for v in record_values):
-                continue  # the record's own list is wrong and already reported
-            for j, value in enumerate(values):
-                if isinstance(value, str) and value not in record_values:
-                    line, col = doc.at(("findings", i, name, j))
-                    out.append(diagnostic("finding-term-not-in-record", doc.path, line, col,
-                                          f"findings[{i}] uses {name} '{value}', which the record's "
-                                          f"'{name}' does not list",
-                                          f"Add '{value}' to the record's '{name}', or remove it from the finding."))
+    out.extend(_check_claims(doc, codebook))
     if "traditions" in codebook.vocabularies:
         countries = doc.data.get("countries")
         for j, code in enumerate(countries if isinstance(countries, list) else []):
@@ -322,6 +351,39 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
                 line, col = doc.at(("countries", j))
                 out.append(diagnostic("country-without-tradition", doc.path, line, col,
                                       f"country '{code}' has no administrative tradition in the codebook"))
+    return out
+
+
+def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
+    """Each claim's codes are a subset of the record's; works without data of their own only argue."""
+    out: list[Diagnostic] = []
+    by_field = codebook.by_field()
+    claims = doc.data.get("claims")
+    study_type = doc.data.get("study_type")
+    for i, claim in enumerate(claims if isinstance(claims, list) else []):
+        if not isinstance(claim, dict):
+            continue
+        if claim.get("kind") == "finding" and study_type in ARGUMENT_ONLY_TYPES:
+            line, col = doc.at(("claims", i, "kind"))
+            out.append(diagnostic("claim-kind-mismatch", doc.path, line, col,
+                                  f"claims[{i}] is a finding, but a {study_type} work reports no data of its own",
+                                  "Write 'kind: argument', or correct the record's study_type if the work "
+                                  "does report data."))
+        for name in CLAIM_LIST_FIELDS:
+            record_values = doc.data.get(name)
+            values = claim.get(name)
+            if not isinstance(values, list) or not isinstance(record_values, list):
+                continue
+            allowed = country_code_set() if name == "countries" else set(by_field[name].slugs) if name in by_field else set()
+            if any(v not in allowed for v in record_values):
+                continue  # the record's own list is wrong and already reported
+            for j, value in enumerate(values):
+                if isinstance(value, str) and value not in record_values:
+                    line, col = doc.at(("claims", i, name, j))
+                    out.append(diagnostic("claim-term-not-in-record", doc.path, line, col,
+                                          f"claims[{i}] uses {name} '{value}', which the record's "
+                                          f"'{name}' does not list",
+                                          f"Add '{value}' to the record's '{name}', or remove it from the claim."))
     return out
 
 
@@ -388,6 +450,15 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
             if not any(entry.fields.get(o, "").strip() for o in options):
                 diags.append(diagnostic("bib-missing-field", bib.path, entry.line, 1,
                                         f"@{entry.entry_type} '{entry.key}' has no {' or '.join(options)}"))
+        for qualifier in QUALIFYING_FIELDS:
+            for name in qualified_fields(entry.fields, qualifier):
+                if name not in entry.fields or name in QUALIFYING_FIELDS:
+                    have = [f for f in entry.fields if f not in QUALIFYING_FIELDS]
+                    guess = {"issue": "number", "place": "address"}.get(name) or _nearest(name, have)
+                    diags.append(diagnostic(
+                        "bib-unconfirmed-field", bib.path, entry.field_lines.get(qualifier, entry.line), 1,
+                        f"'{qualifier}' in '{entry.key}' names '{name}', which is not a field of the entry",
+                        (f"Did you mean '{guess}'? " if guess else "") + "The entry's fields: " + ", ".join(have) + "."))
         doi = entry.fields.get("doi")
         if doi is not None and not DOI_PATTERN.match(doi.strip()):
             bare = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.I)

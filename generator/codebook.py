@@ -19,6 +19,7 @@ REQUIRED_VOCABULARIES: dict[str, str | None] = {
     "logics": "logics", "sectors": "sectors", "barriers": "barriers", "enablers": "enablers",
     "phases": "phases", "levels": "levels", "study_types": "study_type", "methods": "methods",
     "concepts": "concepts", "basis": "basis", "traditions": None,
+    "claim_kinds": "claims.kind", "source_kinds": "sources.kind",
 }
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"

@@ -133,10 +133,20 @@ CODES: dict[str, Code] = {
         Code("duplicate-value", _E, "Value listed twice",
              "A list contains the same value twice.",
              "Delete the repeated value."),
-        Code("finding-term-not-in-record", _E, "Finding uses a code its record does not",
-             "A finding's logics, barriers, enablers and countries must be a subset of its "
-             "record's own, so that study-level and finding-level counts agree.",
-             "Add the code to the record's list too, or remove it from the finding."),
+        Code("claim-term-not-in-record", _E, "Claim uses a code its record does not",
+             "A claim's logics, sectors, countries, barriers and enablers must be a subset of its "
+             "record's own: the record's lists are the union of what its claims and the whole "
+             "work show, so that study-level and claim-level views agree.",
+             "Add the code to the record's list too, or remove it from the claim."),
+        Code("claim-kind-mismatch", _E, "A finding in a work that reports no data",
+             "A claim of kind 'finding' is a result from the study's own data. Conceptual, "
+             "review and methodological works report no data of their own, so what they say "
+             "is coded as 'argument', and the site counts it apart from findings.",
+             "Write 'kind: argument', or correct the record's study_type."),
+        Code("wrong-format", _E, "Value is not in the expected form",
+             "The value is text of the right type but not in the form the field takes, "
+             "such as a web address or a date.",
+             "Rewrite the value in the form the message names."),
         Code("record-not-in-bibliography", _E, "Record has no BibTeX entry",
              "A record's file name (without .yaml) is the BibTeX key of the study, and "
              "that key must exist in references.bib.",
@@ -146,7 +156,8 @@ CODES: dict[str, Code] = {
              "optionally with '-' or '_' (e.g. bovaird2007).",
              "Rename the file and the BibTeX key to a lowercase key such as surname2020."),
         Code("unknown-study", _E, "No record for this study",
-             "evidence/changes.yaml lists a study that has no record in evidence/studies/.",
+             "evidence/changes.yaml lists a study, or evidence/dataset.yaml names a founding_study, "
+             "that has no record in evidence/studies/.",
              "Correct the key, or add the record."),
         Code("country-without-tradition", _W, "Country has no administrative tradition",
              "Countries are compared in groups by administrative tradition. A country used "
@@ -178,6 +189,16 @@ CODES: dict[str, Code] = {
              "site.",
              "Write a record for it (`evidence new KEY`), cite it as a codebook source, or "
              "remove it."),
+        Code("bib-unconfirmed-field", _E, "Unconfirmed-field list names a field the entry lacks",
+             "An entry's 'unconfirmed' and 'doubtful' fields list other fields of the same entry "
+             "whose printed values no source has confirmed ('doubtful': probably wrong). The site "
+             "says so beside the reference, and leaves doubtful values out of the citation "
+             "metadata. A name that is not a field of the entry marks nothing.",
+             "List only fields the entry has, separated by commas, e.g. unconfirmed = {volume, pages}."),
+        Code("corrections-unknown-key", _E, "Corrections file names an unknown entry",
+             "evidence/CORRECTIONS.md marks each corrected entry with an anchor "
+             "(<a id=\"key\"></a>) that study pages link to; the key must be in references.bib.",
+             "Correct the key in the anchor, or add the entry to references.bib."),
         # --- codebook -----------------------------------------------------------
         Code("codebook-duplicate-term", _E, "Term defined twice",
              "Two terms of one vocabulary share a slug.",

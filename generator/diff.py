@@ -12,7 +12,7 @@ from typing import Any
 from .load import BIB_FILE, Loaded, load_project
 from .schema import FIELD_ORDER
 
-LIST_FIELDS = [f for f in FIELD_ORDER if f not in ("summary", "coding_note", "findings")]
+LIST_FIELDS = [f for f in FIELD_ORDER if f not in ("summary", "coding_note", "claims", "sources")]
 
 
 class DiffError(Exception):
@@ -85,10 +85,11 @@ def diff_markdown(root: Path, base: str) -> str:
         for name in ("summary", "coding_note"):
             if " ".join(str(a.get(name) or "").split()) != " ".join(str(b.get(name) or "").split()):
                 retexted.append((key, name))
-        fa, fb = a.get("findings"), b.get("findings")
-        if fa != fb:
-            count = [len(f) if isinstance(f, list) else 0 for f in (fa, fb)]
-            retexted.append((key, f"findings ({count[0]} → {count[1]})"))
+        for name in ("claims", "sources"):
+            fa, fb = a.get(name), b.get(name)
+            if fa != fb:
+                count = [len(f) if isinstance(f, list) else 0 for f in (fa, fb)]
+                retexted.append((key, f"{name} ({count[0]} → {count[1]})" if count[0] != count[1] else f"{name} (edited)"))
     old_t, new_t = _terms(old), _terms(new)
     term_lines = []
     for vocab in sorted(set(old_t) | set(new_t)):

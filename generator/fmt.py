@@ -19,9 +19,10 @@ from typing import Any
 from .codebook import Codebook
 from .load import parse_yaml
 from .scaffold import MODELINE
-from .schema import FIELD_ORDER, FINDING_LIST_FIELDS
+from .schema import CLAIM_ORDER, FIELD_ORDER, SOURCE_ORDER
 
-FINDING_ORDER = ("claim", *FINDING_LIST_FIELDS, "locator")
+# Lists of mappings and the order of each item's keys.
+ITEM_ORDER = {"claims": CLAIM_ORDER, "sources": SOURCE_ORDER}
 TEXT_WIDTH = 78
 _KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$")
 _BLOCK = re.compile(r":\s*[>|][-+0-9]*\s*(#.*)?$")
@@ -131,14 +132,15 @@ def _text_block(key: str, text: str, indent: int) -> list[str]:
 
 def _value_lines(key: str, value: Any, indent: int, codebook: Codebook) -> list[str]:
     pad = " " * indent
-    if key in ("summary", "coding_note", "claim") and isinstance(value, str):
+    if key in ("summary", "coding_note", "claim", "note") and isinstance(value, str):
         return _text_block(key, value, indent)
-    if isinstance(value, list) and key == "findings" and all(isinstance(f, dict) for f in value):
+    if isinstance(value, list) and value and key in ITEM_ORDER and all(isinstance(f, dict) for f in value):
         lines = [f"{pad}{key}:"]
-        for finding in value:
-            keys = [k for k in FINDING_ORDER if k in finding] + [k for k in finding if k not in FINDING_ORDER]
+        order = ITEM_ORDER[key]
+        for item in value:
+            keys = [k for k in order if k in item] + [k for k in item if k not in order]
             for i, k in enumerate(keys):
-                sub = _value_lines(k, finding[k], indent + 4, codebook)
+                sub = _value_lines(k, item[k], indent + 4, codebook)
                 if i == 0:
                     sub[0] = f"{pad}  - " + sub[0].lstrip(" ")
                 lines.extend(sub)
@@ -184,6 +186,6 @@ def _canonical(data: Any, codebook: Codebook, key: str = "") -> Any:
         if all(not isinstance(v, (list, dict)) for v in data):
             return _sort_terms(key, list(data), codebook)
         return [_canonical(v, codebook, key) for v in data]
-    if key in ("summary", "coding_note", "claim") and isinstance(data, str):
+    if key in ("summary", "coding_note", "claim", "note") and isinstance(data, str):
         return " ".join(data.split())
     return data

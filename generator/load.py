@@ -379,6 +379,7 @@ STUDIES_DIR = "evidence/studies"
 CODEBOOK_DIR = "evidence/codebook"
 BIB_FILE = "references.bib"
 META_FILES = ("dataset", "changes")  # evidence/dataset.yaml, evidence/changes.yaml
+CORRECTIONS_FILE = "evidence/CORRECTIONS.md"
 
 
 @dataclass
@@ -393,6 +394,7 @@ class Loaded:
     bib: Bibliography
     diagnostics: list[Diagnostic]
     files: int
+    corrections: str = ""  # evidence/CORRECTIONS.md (Markdown), published as a page; "" if absent
 
 
 def load_project(root: Path) -> Loaded:
@@ -440,4 +442,13 @@ def load_project(root: Path) -> Loaded:
         bib = Bibliography(BIB_FILE)
         diags.append(diagnostic("file-unreadable", BIB_FILE, 1, 1, "references.bib is missing",
                                 "Create references.bib at the top of the project."))
-    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files)
+    corrections = ""
+    corrections_path = root / CORRECTIONS_FILE
+    if corrections_path.is_file():
+        files += 1
+        try:
+            corrections = corrections_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            diags.append(diagnostic("file-encoding" if isinstance(exc, UnicodeDecodeError) else "file-unreadable",
+                                    CORRECTIONS_FILE, 1, 1, f"{CORRECTIONS_FILE} could not be read: {exc}"))
+    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections)

@@ -18,7 +18,7 @@ import numpy as np
 from .codebook import Codebook, country_name
 from .csl import csl_item, decode, display_name, family_name, persons
 from .load import Bibliography
-from .schema import FINDING_LIST_FIELDS as FINDING_FIELDS
+from .schema import CLAIM_LIST_FIELDS
 
 # Dimensions shown as links on study pages and compared on term pages, in display order.
 # (field in records, URL section, vocabulary name or None for countries)
@@ -43,13 +43,35 @@ RELATED_LIMIT = 5
 COOCCUR_LIMIT = 8
 
 
+CLAIM_KINDS = ("finding", "argument")  # the order claims are counted and shown in
+# Fields of a BibTeX entry that qualify its other fields (see check.QUALIFYING_FIELDS); kept out of exports.
+QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
+
+
 @dataclass(frozen=True)
-class Finding:
+class Claim:
     study: str
-    index: int  # 1-based, as shown and used in anchors
+    index: int  # 1-based, as shown and used in anchors (#finding-N, #argument-N)
+    kind: str  # "finding" or "argument" (codebook: claim_kinds)
     claim: str
     locator: str
-    codes: dict[str, tuple[str, ...]]
+    codes: dict[str, tuple[str, ...]]  # CLAIM_LIST_FIELDS and derived traditions
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.capitalize()} {self.index}"
+
+    @property
+    def anchor(self) -> str:
+        """The heading's id as Markdown's toc makes it from the label ('Finding 2' -> 'finding-2')."""
+        return f"{self.kind}-{self.index}"
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    kind: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -65,11 +87,23 @@ class Study:
     summary: str
     coding_note: str
     codes: dict[str, tuple[str, ...]]  # field -> slugs (countries as ISO codes); traditions derived
-    findings: tuple[Finding, ...]
+    claims: tuple[Claim, ...]
     csl: dict[str, Any]
-    bib_fields: dict[str, str]  # as stored in references.bib, for exports
+    bib_fields: dict[str, str]  # as stored in references.bib less the qualifying fields, for exports
     record_path: str
+    sources: tuple[Source, ...] = ()
+    unconfirmed: tuple[str, ...] = ()  # BibTeX fields kept as printed, confirmed by no source
+    doubtful: tuple[str, ...] = ()  # of those, the ones probably wrong (kept out of citation metadata)
+    corrected: bool = False  # evidence/CORRECTIONS.md has an entry for it
     related: tuple[tuple[str, int], ...] = ()  # (study key, shared codes), best first
+
+    @property
+    def findings(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.kind == "finding")
+
+    @property
+    def arguments(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.kind == "argument")
 
     @property
     def short_cite(self) -> str:
@@ -88,7 +122,8 @@ class Term:
     definition: str
     source: str | None
     studies: tuple[str, ...]
-    findings: tuple[tuple[str, int], ...]  # (study key, finding index)
+    findings: tuple[tuple[str, int], ...]  # (study key, claim index) of the claims of kind finding
+    arguments: tuple[tuple[str, int], ...]  # (study key, claim index) of the claims of kind argument
     cooccurs: dict[str, tuple[tuple[str, int], ...]]  # dimension -> ((value, count), ...)
     extra: dict[str, str]  # e.g. a country's tradition
 
@@ -122,6 +157,9 @@ class Model:
     def term(self, field: str, value: str) -> Term:
         return self.dimensions[field].term(value)
 
+    def claim(self, key: str, index: int) -> Claim:
+        return self.studies[key].claims[index - 1]
+
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if value is None:
@@ -135,8 +173,12 @@ def _clean(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
+def _field_list(fields: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(f.strip().lower() for f in fields.get(name, "").split(",") if f.strip())
+
+
 def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
-                record_paths: dict[str, str]) -> Model:
+                record_paths: dict[str, str], corrected: frozenset[str] = frozenset()) -> Model:
     tradition_of = codebook.tradition_of()
     studies: dict[str, Study] = {}
     for key in sorted(records):
@@ -144,11 +186,16 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         entry = bib.entries[key]
         codes = {field: _as_tuple(data.get(field)) for field, _, _ in DIMENSIONS if field != "traditions"}
         codes["traditions"] = tuple(sorted({tradition_of[c] for c in codes["countries"] if c in tradition_of}))
-        findings = tuple(
-            Finding(key, i, _clean(f["claim"]), _clean(f["locator"]),
-                    {name: _as_tuple(f.get(name)) for name in FINDING_FIELDS})
-            for i, f in enumerate(data.get("findings") or [], 1)
-        )
+        claims = []
+        for i, c in enumerate(data.get("claims") or [], 1):
+            claim_codes = {name: _as_tuple(c.get(name)) for name in CLAIM_LIST_FIELDS}
+            claim_codes["traditions"] = tuple(sorted({tradition_of[x] for x in claim_codes["countries"]
+                                                      if x in tradition_of}))
+            claims.append(Claim(key, i, str(c["kind"]), _clean(c["claim"]), _clean(c["locator"]), claim_codes))
+        sources = tuple(Source(str(x["url"]).strip(), str(x["kind"]), _clean(x["note"]))
+                        for x in data.get("sources") or [])
+        unconfirmed = _field_list(entry.fields, "unconfirmed")
+        doubtful = _field_list(entry.fields, "doubtful")
         names = persons(entry.fields.get("author") or entry.fields.get("editor") or "")
         year = re.search(r"\d{4}", entry.fields.get("year", ""))
         studies[key] = Study(
@@ -164,10 +211,14 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             summary=_clean(data.get("summary")),
             coding_note=_clean(data.get("coding_note")),
             codes=codes,
-            findings=findings,
+            claims=tuple(claims),
             csl=csl_item(entry),
-            bib_fields=dict(entry.fields),
+            bib_fields={k: v for k, v in entry.fields.items() if k not in QUALIFYING_FIELDS},
             record_path=record_paths[key],
+            sources=sources,
+            unconfirmed=tuple(dict.fromkeys(unconfirmed + doubtful)),
+            doubtful=doubtful,
+            corrected=key in corrected,
         )
     studies = _with_related(studies)
     dimensions = {field: _dimension(field, section, vocab, codebook, studies, tradition_of)
@@ -224,11 +275,12 @@ def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codeb
     terms = []
     for value, slug, label, definition, source in values:
         having = tuple(k for k, s in studies.items() if value in s.codes[field])
-        findings = tuple((s.key, f.index) for s in studies.values() for f in s.findings
-                         if value in f.codes.get(field, ()))
+        claims = [c for s in studies.values() for c in s.claims if value in c.codes.get(field, ())]
+        findings = tuple((c.study, c.index) for c in claims if c.kind == "finding")
+        arguments = tuple((c.study, c.index) for c in claims if c.kind == "argument")
         extra = {"tradition": tradition_of.get(value, "")} if vocab_name is None else {}
         terms.append(Term(field, section, slug, value, label, " ".join(definition.split()), source,
-                          having, findings, _cooccurs(field, value, (studies[k] for k in having)), extra))
+                          having, findings, arguments, _cooccurs(field, value, (studies[k] for k in having)), extra))
     return Dimension(field, section, title, " ".join(description.split()), tuple(terms))
 
 

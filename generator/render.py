@@ -66,11 +66,26 @@ def yaml_title(text: str) -> str:
     return json.dumps(html.escape(" ".join(text.split()), quote=True), ensure_ascii=False)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 finding', '3 findings'; `many` for irregular plurals ('study', 'studies')."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+# How the fields of a BibTeX entry are named for readers (unconfirmed and doubtful fields).
+BIB_FIELD_LABELS = {"number": "issue", "pages": "pages", "doi": "DOI", "isbn": "ISBN", "address": "place of publication",
+                    "booktitle": "book title", "journal": "journal name", "year": "year", "volume": "volume"}
+
+
+def field_label(name: str) -> str:
+    return BIB_FIELD_LABELS.get(name, name)
+
+
 class Renderer:
     def __init__(self, model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
                  bib_text: str = "", cite_cache: MutableMapping[str, str] | None = None,
-                 edit_branch: str = "main") -> None:
+                 edit_branch: str = "main", corrections: str = "") -> None:
         self.model = model
+        self.corrections = corrections
         self.dataset = dataset
         self.changes = changes
         self.bib_text = bib_text
@@ -114,6 +129,11 @@ class Renderer:
         url = "https://doi.org/" + doi
         return Markup(f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>')
 
+    def claim_link(self, key: str, index: int) -> Markup:
+        """'Finding 2' or 'Argument 1', linked to the claim on its study page."""
+        claim = self.model.claim(key, index)
+        return self.link(claim.label, f"studies/{key}.md#{claim.anchor}")
+
     def edit_link(self, study: Study) -> Markup:
         if not self.repo_url:
             return Markup("")
@@ -131,6 +151,8 @@ class Renderer:
             "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
             "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
             "reading_list": self.reading_list, "json": json, "h": html_text,
+            "claim_link": self.claim_link, "claim": self.model.claim, "plural": plural,
+            "field_label": field_label,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 
@@ -152,6 +174,7 @@ class Renderer:
             page = f"studies/{key}.md"
             out[page] = self._render("study.md.j2", page, s=study, reference=Markup(self.refs["apa"][key]),
                                      citation_tags=highwire_tags(study), jsonld=json_ld(study),
+                                     kinds=self.model.codebook.vocabularies.get("source_kinds"),
                                      refs_plain={st: plain(self.refs[st][key]) for st in STYLES})
             out.update(reading_list_files(f"studies/{key}", [study], self.refs["apa"]))
         out["studies/index.md"] = self._render("studies_index.md.j2", "studies/index.md")
@@ -160,7 +183,7 @@ class Renderer:
             for term in dim.terms:
                 page = f"{dim.section}/{term.slug}.md"
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
-                                         finding_of=self._finding_of, has_tradition="tradition" in term.extra)
+                                         has_tradition="tradition" in term.extra)
                 if term.studies:
                     out.update(reading_list_files(page[:-3], [m.studies[k] for k in term.studies], self.refs["apa"]))
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
@@ -169,10 +192,9 @@ class Renderer:
         out.update(dataset_files(m, self.dataset, self.bib_text))
         out["downloads.md"] = self._render("downloads.md.j2", "downloads.md")
         out["changes.md"] = self._render("changes.md.j2", "changes.md", changes=self.changes)
+        if self.corrections:
+            out["corrections.md"] = self.corrections
         return out
-
-    def _finding_of(self, key: str, index: int) -> Any:
-        return self.model.studies[key].findings[index - 1]
 
     def figures(self) -> dict[str, Any]:
         m = self.model
@@ -180,6 +202,7 @@ class Renderer:
             "studies": len(m.studies),
             "empirical": sum(1 for s in m.studies.values() if "empirical" in s.codes["study_type"]),
             "findings": sum(len(s.findings) for s in m.studies.values()),
+            "arguments": sum(len(s.arguments) for s in m.studies.values()),
             "countries": len(m.dimensions["countries"].terms),
             "sectors": sum(1 for t in m.dimensions["sectors"].terms if t.studies),
             "years": m.years,
@@ -187,10 +210,10 @@ class Renderer:
 
 
 def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str,
-           cite_cache: MutableMapping[str, str] | None = None) -> dict[str, str]:
+           cite_cache: MutableMapping[str, str] | None = None, corrections: str = "") -> dict[str, str]:
     from .render_compare import render_compare
 
-    base = Renderer(model, dataset, changes, bib_text, cite_cache)
+    base = Renderer(model, dataset, changes, bib_text, cite_cache, corrections=corrections)
     pages = base.render_all()
     pages.update(render_compare(base))
     return pages

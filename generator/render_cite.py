@@ -19,7 +19,7 @@ from typing import Any
 from .csl import STYLES, family_name, format_all
 from .exports import bibtex_of, person_name, ris_of
 from .model import DIMENSIONS, Model, Study
-from .schema import FINDING_LIST_FIELDS as FINDING_FIELDS
+from .schema import CLAIM_LIST_FIELDS
 
 CODE_FIELDS = [field for field, _, _ in DIMENSIONS]
 
@@ -51,8 +51,20 @@ def reading_list_files(base: str, studies: list[Study], apa: dict[str, str]) -> 
 
 # --- metadata for citation managers -------------------------------------------------
 
+# The BibTeX field each citation tag comes from, so that a doubtful field's tags are left out.
+TAG_SOURCE_FIELD = {"citation_publication_date": "year", "citation_volume": "volume", "citation_issue": "number",
+                    "citation_firstpage": "pages", "citation_lastpage": "pages", "citation_doi": "doi",
+                    "citation_isbn": "isbn", "citation_publisher": "publisher", "citation_journal_title": "journal",
+                    "citation_inbook_title": "booktitle", "citation_title": "title"}
+
+
 def highwire_tags(study: Study, pdf_url: str | None = None) -> list[tuple[str, str]]:
-    """The `citation_*` meta tags that Zotero and Google Scholar read."""
+    """The `citation_*` meta tags that Zotero and Google Scholar read, less the values marked doubtful."""
+    return [(tag, value) for tag, value in _highwire_tags(study)
+            if TAG_SOURCE_FIELD.get(tag) not in study.doubtful]
+
+
+def _highwire_tags(study: Study) -> list[tuple[str, str]]:
     item = study.csl
     tags = [("citation_title", item.get("title", study.title))]
     tags += [("citation_author", person_name(p)) for p in item.get("author", [])]
@@ -125,19 +137,23 @@ def _csv(rows: list[list[str]]) -> str:
 
 def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[str, str]:
     study_cols = ["key", "authors", "year", "title", "entry_type", "container", "doi", "summary",
-                  "coding_note", *CODE_FIELDS]
+                  "coding_note", *CODE_FIELDS, "sources", "unconfirmed_fields"]
     studies = [study_cols]
-    findings = [["study", "finding", "claim", "locator", *FINDING_FIELDS]]
+    claims = [["study", "claim", "kind", "text", "locator", *CLAIM_LIST_FIELDS]]
     records = []
     for key, s in model.studies.items():
         studies.append([key, "; ".join(s.authors), s.year, s.title, s.entry_type, s.container, s.doi or "",
-                        s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in CODE_FIELDS]])
-        for f in s.findings:
-            findings.append([key, str(f.index), f.claim, f.locator, *["; ".join(f.codes[x]) for x in FINDING_FIELDS]])
+                        s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in CODE_FIELDS],
+                        "; ".join(src.url for src in s.sources), "; ".join(s.unconfirmed)])
+        for c in s.claims:
+            claims.append([key, str(c.index), c.kind, c.claim, c.locator,
+                           *["; ".join(c.codes[x]) for x in CLAIM_LIST_FIELDS]])
         records.append({"key": key, "reference": s.csl, "summary": s.summary, "coding_note": s.coding_note,
                         "codes": {f: list(s.codes[f]) for f in CODE_FIELDS},
-                        "findings": [{"index": f.index, "claim": f.claim, "locator": f.locator,
-                                      "codes": {x: list(f.codes[x]) for x in FINDING_FIELDS}} for f in s.findings]})
+                        "sources": [{"url": src.url, "kind": src.kind, "note": src.note} for src in s.sources],
+                        "unconfirmed_fields": list(s.unconfirmed), "doubtful_fields": list(s.doubtful),
+                        "claims": [{"index": c.index, "kind": c.kind, "claim": c.claim, "locator": c.locator,
+                                    "codes": {x: list(c.codes[x]) for x in CLAIM_LIST_FIELDS}} for c in s.claims]})
     evidence = {"title": dataset.get("title", ""), "version": dataset.get("version", ""),
                 "released": dataset.get("released", ""), "studies": records}
 
@@ -155,9 +171,10 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
         "resources": [
             {"name": "studies", "path": "studies.csv", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
              "schema": {"fields": fields(study_cols), "primaryKey": ["key"]}},
-            {"name": "findings", "path": "findings.csv", "format": "csv", "mediatype": "text/csv",
+            {"name": "claims", "path": "claims.csv", "format": "csv", "mediatype": "text/csv",
              "encoding": "utf-8",
-             "schema": {"fields": fields(findings[0], integer=("finding",)), "primaryKey": ["study", "finding"],
+             "description": "One row per claim: kind 'finding' (from the study's own data) or 'argument'.",
+             "schema": {"fields": fields(claims[0], integer=("claim",)), "primaryKey": ["study", "claim"],
                         "foreignKeys": [{"fields": ["study"], "reference": {"resource": "studies", "fields": ["key"]}}]}},
             {"name": "evidence", "path": "evidence.json", "format": "json", "mediatype": "application/json",
              "encoding": "utf-8"},
@@ -167,7 +184,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
     }
     return {
         "data/studies.csv": _csv(studies),
-        "data/findings.csv": _csv(findings),
+        "data/claims.csv": _csv(claims),
         "data/evidence.json": json.dumps(evidence, indent=2, ensure_ascii=False) + "\n",
         "data/datapackage.json": json.dumps(package, indent=2, ensure_ascii=False) + "\n",
         "data/references.bib": bib_text,

@@ -17,7 +17,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from .codebook import country_name
-from .compare import MATRICES, Matrix, crosstab, gap_map, matrix_csv_rows
+from .compare import (
+    ARGUED_ONLY,
+    FOUND_AND_ARGUED,
+    FOUND_ONLY,
+    MATRICES,
+    Matrix,
+    crosstab,
+    gap_map,
+    matrix_csv_rows,
+    synthesis,
+)
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model
 from .render import TEMPLATES, Renderer
@@ -66,26 +76,29 @@ class CompareRenderer:
         matrices = [crosstab(self.model, r, c) for r, c in MATRICES]
         for m in matrices:
             page = f"compare/{m.slug}.md"
-            caption = f"{self.matrix_title(m)}: number of studies coded with both terms"
+            caption = self.caption(m)
             table = self.fragment("matrix.html.j2", page, m=m, cell_page=self.cell_page, caption=caption)
             out[page] = self.base._render("matrix.md.j2", page, m=m, table=table, title=self.matrix_title(m))
             out[f"compare/{m.slug}.csv"] = _csv(matrix_csv_rows(m))
-            for (r, c), cell in m.cells.items():
-                if cell.studies:
-                    cp = self.cell_page(m, r, c)
-                    explore = f"explore/?{m.row_field}={r}&{m.col_field}={c}"
-                    out[cp] = self.base._render("cell.md.j2", cp, m=m, r=self.model.term(m.row_field, r),
-                                                explore=Markup.escape(href(cp, "explore/index.md") + explore[len("explore/"):]),
-                                                c=self.model.term(m.col_field, c), cell=cell,
-                                                finding_of=self.base._finding_of,
-                                                matrix_title=self.matrix_title(m))
+            for r, c in m.filled:
+                cell = m.cell(r, c)
+                cp = self.cell_page(m, r, c)
+                explore = f"explore/?{m.row_field}={r}&{m.col_field}={c}"
+                out[cp] = self.base._render("cell.md.j2", cp, m=m, r=self.model.term(m.row_field, r),
+                                            explore=Markup.escape(href(cp, "explore/index.md") + explore[len("explore/"):]),
+                                            c=self.model.term(m.col_field, c), cell=cell,
+                                            matrix_title=self.matrix_title(m))
         out["compare/index.md"] = self.base._render("compare_index.md.j2", "compare/index.md",
                                                     matrices=[(m, self.matrix_title(m)) for m in matrices])
-        gm, types = gap_map(self.model)
+        gm = gap_map(self.model)
         page = "compare/gap-map.md"
         out[page] = self.base._render("gap_map.md.j2", page, table=self.fragment(
-            "gap_map.html.j2", page, m=gm, types=types, cell_page=self.cell_page,
-            study_types=self.model.dimensions["study_type"].terms))
+            "gap_map.html.j2", page, m=gm, cell_page=self.cell_page))
+        page = "compare/barriers-by-logic.md"
+        founding = self.base.dataset.get("founding_study")
+        out[page] = self.base._render("synthesis.md.j2", page, logics=synthesis(self.model, founding),
+                                      founding=founding if founding in self.model.studies else None,
+                                      agreements=(FOUND_AND_ARGUED, ARGUED_ONLY, FOUND_ONLY))
         out.update(self.country_map())
         out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
         data = json.dumps(self.explorer_index(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -94,6 +107,12 @@ class CompareRenderer:
         out["explore/studies.js"] = "window.ATLAS_INDEX = " + data + ";\n"
         out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
         return out
+
+    def caption(self, m: Matrix) -> str:
+        if m.claim_level:
+            return (f"{self.matrix_title(m)}: claims that carry both terms, findings (F) and arguments (A) "
+                    "counted apart")
+        return f"{self.matrix_title(m)}: studies coded with both terms at record level"
 
     def matrix_title(self, m: Matrix) -> str:
         d = self.model.dimensions

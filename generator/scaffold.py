@@ -61,11 +61,17 @@ def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
         required = name in REQUIRED_FIELDS
         value = "" if required else (" []" if vocab.multiple else "")
         field_block(name, required, value, vocab.title + ("." if vocab.multiple else " (one term)."), vocab.slugs)
+    lines.extend(_wrap("REQUIRED. Sources: every address you read the work at, what it is, and what you "
+                       "read there. Kinds: " + ", ".join(by_field["sources.kind"].slugs if "sources.kind" in by_field
+                                                         else [])))
+    lines += ["sources:", "  - url:", "    kind:", "    note:", ""]
     field_block("coding_note", False, "", TEXT_FIELDS["coding_note"], None)
-    lines.extend(_wrap("Optional. Findings: one claim each, in your own words, with its codes (each list a "
-                       "subset of the record's) and where it is made."))
-    lines += ["# findings:", "#   - claim: >-", "#       ...", "#     logics: []", "#     barriers: []",
-              "#     countries: []", "#     locator: p. 12", ""]
+    lines.extend(_wrap("Optional. Claims: one each, in your own words. kind: finding (from the study's own data) "
+                       "or argument (what the work argues). A logic is tied to a barrier or enabler only where one "
+                       "claim carries both; each list is a subset of the record's."))
+    lines += ["# claims:", "#   - kind: finding", "#     claim: >-", "#       ...", "#     logics: []",
+              "#     sectors: []", "#     countries: []", "#     barriers: []", "#     enablers: []",
+              "#     locator: p. 12", ""]
     return "\n".join(lines)
 
 

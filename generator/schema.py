@@ -23,10 +23,17 @@ TEXT_FIELDS = {
     "coding_note": "What the coding was based on, what was checked where, and what was left out "
                    "because it could not be confirmed.",
 }
-FINDING_LIST_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
-REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis")
+# Fields coded on each claim as well as on the record; a claim's lists are subsets of the record's.
+CLAIM_LIST_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
+REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis", "sources")
 FIELD_ORDER = ("summary", "study_type", "methods", "countries", "sectors", "logics", "barriers",
-               "enablers", "phases", "levels", "concepts", "basis", "coding_note", "findings")
+               "enablers", "phases", "levels", "concepts", "basis", "sources", "coding_note", "claims")
+CLAIM_ORDER = ("kind", "claim", *CLAIM_LIST_FIELDS, "locator")
+SOURCE_ORDER = ("url", "kind", "note")
+# Study types whose claims can only be arguments: they report no data of their own.
+ARGUMENT_ONLY_TYPES = ("conceptual", "review", "methodological")
+URL_PATTERN = r"^https?://[^\s]+$"
+URL_WORDS = "a web address starting with https:// (or http://)"
 
 
 def _term_schema(vocab: Vocabulary) -> dict[str, Any]:
@@ -50,6 +57,53 @@ def _countries_schema() -> dict[str, Any]:
     )
 
 
+def _kind_schema(vocab: Vocabulary | None, description: str) -> dict[str, Any]:
+    return {**_term_schema(vocab), "description": description} if vocab else {"type": "string", "description": description}
+
+
+def _sources_schema(kinds: Vocabulary | None) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "minItems": 1,
+        "description": "Every address the coder read the work at, most important first.",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(SOURCE_ORDER),
+            "properties": {
+                "url": {"type": "string", "pattern": URL_PATTERN, "x-pattern-words": URL_WORDS,
+                        "description": "The address read, as a reader can open it."},
+                "kind": _kind_schema(kinds, "What the address is: publisher's abstract page, author manuscript, ..."),
+                "note": {"type": "string", "minLength": 1,
+                         "description": "What was read there, e.g. 'abstract only' or 'the whole text'."},
+            },
+        },
+    }
+
+
+def _claims_schema(props: dict[str, Any], kinds: Vocabulary | None) -> dict[str, Any]:
+    claim_props: dict[str, Any] = {
+        "kind": _kind_schema(kinds, "finding (the study's own data) or argument (what a work argues)."),
+        "claim": {"type": "string", "minLength": 1, "description": "One claim of the work, in your own words."},
+        "locator": {"type": "string", "minLength": 1,
+                    "description": "Where the claim is made: 'p. 230', 'section 4', or 'abstract'."},
+    }
+    for name in CLAIM_LIST_FIELDS:
+        if name in props:
+            claim_props[name] = {**props[name], "description": f"Subset of the record's {name}."}
+    return {
+        "type": "array",
+        "description": "Claims of the work (findings and arguments), each with its own codes and a locator. "
+                       "A logic is tied to a barrier or enabler only where one claim carries both.",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kind", "claim", "locator"],
+            "properties": {k: claim_props[k] for k in CLAIM_ORDER if k in claim_props},
+        },
+    }
+
+
 def record_schema(codebook: Codebook) -> dict[str, Any]:
     props: dict[str, Any] = {}
     by_field = codebook.by_field()
@@ -58,7 +112,7 @@ def record_schema(codebook: Codebook) -> dict[str, Any]:
             props[name] = {"type": "string", "minLength": 1, "description": TEXT_FIELDS[name]}
         elif name == "countries":
             props[name] = _countries_schema()
-        elif name == "findings":
+        elif name in ("claims", "sources"):
             continue
         elif name in by_field:
             vocab = by_field[name]
@@ -66,24 +120,8 @@ def record_schema(codebook: Codebook) -> dict[str, Any]:
             props[name] = _list_of(term, vocab.title) if vocab.multiple else {**term, "description": vocab.title}
         elif name in REQUIRED_VOCABULARIES.values():
             props[name] = {}  # its vocabulary file is missing (reported once); accept anything meanwhile
-    finding_props: dict[str, Any] = {
-        "claim": {"type": "string", "minLength": 1, "description": "One claim of the study, in your own words."},
-        "locator": {"type": "string", "minLength": 1,
-                    "description": "Where the claim is made: 'p. 230', 'section 4', or 'abstract'."},
-    }
-    for name in FINDING_LIST_FIELDS:
-        if name in props:
-            finding_props[name] = {**props[name], "description": f"Subset of the record's {name}."}
-    props["findings"] = {
-        "type": "array",
-        "description": "Claims of the study, each with its own codes and a locator.",
-        "items": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["claim", "locator"],
-            "properties": finding_props,
-        },
-    }
+    props["sources"] = _sources_schema(by_field.get("sources.kind"))
+    props["claims"] = _claims_schema(props, by_field.get("claims.kind"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

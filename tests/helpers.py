@@ -29,6 +29,8 @@ def make_project(dest: Path, overlay: Path | None = None) -> Path:
                 continue
             target = dest / rel
             if src.is_dir():
+                if target.is_file():
+                    target.unlink()  # the case replaces a base file with a directory
                 target.mkdir(parents=True, exist_ok=True)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)

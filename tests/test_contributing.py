@@ -33,10 +33,11 @@ def test_new_then_check_reports_only_the_fields_left_to_fill(tmp_path: Path) -> 
     assert "# Allowed: community, professional, market, state" in text
     code, out, _ = run("--root", str(root), "check")
     assert code == 1
-    found = re.findall(r"ek2021\.yaml:\d+:\d+: error\[([a-z-]+)\] (\w+) must be", out)
+    found = re.findall(r"ek2021\.yaml:\d+:\d+: error\[([a-z-]+)\] ([\w\[\].]+) must be", out)
     assert sorted(found) == sorted([("wrong-type", f) for f in
-                                    ("summary", "countries", "sectors", "logics", "barriers", "basis")])
-    assert out.count("error[") == 6  # nothing else: the rest of the template is valid
+                                    ("summary", "countries", "sectors", "logics", "barriers", "basis",
+                                     "sources[0].url", "sources[0].kind", "sources[0].note")])
+    assert out.count("error[") == 9  # nothing else: the rest of the template is valid
     assert "bib-unused" not in out  # the new record cites the entry
 
 
@@ -72,13 +73,15 @@ def test_fmt_is_canonical_idempotent_and_keeps_comments(tmp_path: Path) -> None:
     assert out.index("# This comment belongs to the summary below.") < out.index("summary:")
     assert "# this line is part of the summary text" in parse_yaml(out, "x")[0].data["summary"]  # text, not comment
     keys = [m for m in re.findall(r"^([a-z_]+):", out, re.M)]
-    assert keys == ["summary", "countries", "sectors", "logics", "barriers", "basis", "findings"]
+    assert keys == ["summary", "countries", "sectors", "logics", "barriers", "basis", "sources", "claims"]
     assert "countries: [GB, NO]" in out  # list order; NO stays Norway, unquoted
-    assert "  - claim: Nurses saw users' knowledge as a risk.\n    logics: [professional]\n    countries: [GB]\n" \
-           "    locator: p. 12" in out
+    assert "  - kind: finding\n    claim: Nurses saw users' knowledge as a risk.\n    logics: [professional]\n" \
+           "    countries: [GB]\n    locator: p. 12" in out
+    assert "  - url: https://example.org/abstract\n    kind: publisher-abstract\n    note: The abstract." in out
     original = parse_yaml(messy, "x")[0].data
     again = parse_yaml(out, "x")[0].data
-    assert again["findings"] == original["findings"] and again["countries"] == ["GB", "NO"]
+    assert again["claims"] == original["claims"] and again["countries"] == ["GB", "NO"]
+    assert again["sources"] == original["sources"]
 
 
 def test_fmt_quotes_only_what_would_read_differently(tmp_path: Path) -> None:

@@ -69,6 +69,9 @@ def scan(html: str) -> list[str]:
     return problems
 
 
+HOSTILE_URL = json.dumps('https://x.example/"><script>alert(30)</script>')
+
+
 def hostile_project(root: Path) -> Path:
     copy_project(root)
     with (root / "references.bib").open("a", encoding="utf-8") as bib:
@@ -85,7 +88,9 @@ def hostile_project(root: Path) -> Path:
     (root / "evidence/studies/hostile2024.yaml").write_text(
         f"summary: {text}\nstudy_type: empirical\ncountries: [NO]\nsectors: [health]\nlogics: [professional]\n"
         f"barriers: []\nbasis: abstract\ncoding_note: {text}\n"
-        f"findings:\n  - claim: {text}\n    locator: {text}\n    logics: [professional]\n",
+        f"sources:\n  - url: {HOSTILE_URL}\n"
+        f"    kind: publisher-abstract\n    note: {text}\n"
+        f"claims:\n  - kind: finding\n    claim: {text}\n    locator: {text}\n    logics: [professional]\n",
         encoding="utf-8")
     vocab = root / "evidence/codebook/logics.yaml"
     vocab.write_text(vocab.read_text(encoding="utf-8").replace(

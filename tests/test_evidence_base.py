@@ -18,7 +18,7 @@ SHINGLE = 8  # words in a row that count as copying
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if not w.isdigit()]  # numbers (DOIs, pages) are not prose
 
 
 def shingles(text: str) -> set[tuple[str, ...]]:
@@ -32,8 +32,10 @@ def our_texts() -> dict[str, str]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         texts[f"{path.name}:summary"] = data["summary"]
         texts[f"{path.name}:coding_note"] = data.get("coding_note", "")
-        for i, f in enumerate(data.get("findings") or []):
-            texts[f"{path.name}:findings[{i}]"] = f["claim"]
+        for i, c in enumerate(data.get("claims") or []):
+            texts[f"{path.name}:claims[{i}]"] = c["claim"]
+        for i, src in enumerate(data.get("sources") or []):
+            texts[f"{path.name}:sources[{i}].note"] = src["note"]
     for path in sorted((ROOT / "evidence/codebook").glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for term in data["terms"]:
@@ -49,6 +51,41 @@ def test_no_text_copies_the_founding_chapter() -> None:
     abstract = seed.split("Abstract", 1)[1].split("This is a preview", 1)[0]
     copied = {name: sorted(" ".join(s) for s in shingles(text) & shingles(abstract))[:2]
               for name, text in our_texts().items() if shingles(text) & shingles(abstract)}
+    assert copied == {}
+
+
+PASSAGES = ROOT / "evidence/passages"
+
+
+def passages() -> dict[str, str]:
+    """The source texts coders read, kept verbatim (never published) so that copying can be caught."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(PASSAGES.glob("*.txt"))}
+
+
+def test_every_record_keeps_the_passages_its_coding_read() -> None:
+    kept = passages()
+    assert sorted(kept) == sorted(p.stem for p in RECORDS)
+    for key, text in kept.items():
+        assert re.search(r"^# url: https?://\S+$", text, re.M), f"{key}: no '# url:' line names where it was read"
+        assert len(words(text)) > 30, key
+
+
+def test_no_text_copies_a_source_it_was_coded_from() -> None:
+    read = {key: shingles(text) for key, text in passages().items()}
+    bib, _ = load_bibliography(ROOT / "references.bib", "references.bib")
+    titles = set().union(*(shingles(e.fields.get("title", "") + " " + e.fields.get("booktitle", ""))
+                           for e in bib.entries.values()))
+    everything = set().union(*read.values()) - titles  # citing a work's title is not copying
+    copied = {}
+    # what coders wrote from the sources: records and codebook definitions (content pages cite works by
+    # their full reference, which shares author and container names with the passages; the founding
+    # chapter's abstract is checked against them above)
+    for name, text in our_texts().items():
+        if name.startswith("content/"):
+            continue
+        shared = shingles(text) & everything
+        if shared:
+            copied[name] = sorted(" ".join(s) for s in shared)[:2]
     assert copied == {}
 
 
@@ -72,7 +109,11 @@ def test_records_say_what_their_coding_rests_on(path: Path) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert data["basis"] in {"full-text", "abstract", "publisher-description", "secondary"}
     assert len(data.get("coding_note", "")) > 80
-    if data.get("study_type") == "conceptual":
-        assert not data.get("findings"), "conceptual works are coded without findings of their own"
-    for f in data.get("findings") or []:
-        assert f["locator"]
+    assert data["sources"], "every record names where its coding was read"
+    if data.get("study_type") in ("conceptual", "review", "methodological"):
+        assert all(c["kind"] == "argument" for c in data.get("claims") or []), "works without data only argue"
+    for c in data.get("claims") or []:
+        assert c["kind"] in ("finding", "argument") and c["locator"]
+    if data["basis"] != "full-text":
+        assert all(src["kind"] != "full-text" or "not" in src["note"] or "only" in src["note"].lower()
+                   for src in data["sources"]), "a full text listed as read makes the basis full-text"

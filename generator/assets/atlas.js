@@ -356,7 +356,20 @@
     })();
   }
 
+  // Wide tables scroll sideways in the theme's wrapper: keyboard users must be able to reach it
+  function scrollableTables() {
+    var wraps = document.querySelectorAll(".md-typeset__scrollwrap");
+    for (var i = 0; i < wraps.length; i++) {
+      if (wraps[i].scrollWidth > wraps[i].clientWidth) {
+        wraps[i].setAttribute("tabindex", "0");
+        wraps[i].setAttribute("role", "region");
+        wraps[i].setAttribute("aria-label", "Table (scrolls sideways)");
+      }
+    }
+  }
+
   function start() {
+    scrollableTables();
     copyButtons();
     search();
     var ex = document.getElementById("atlas-explorer");
