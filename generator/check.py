@@ -363,6 +363,17 @@ def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
     for i, claim in enumerate(claims if isinstance(claims, list) else []):
         if not isinstance(claim, dict):
             continue
+        if claim.get("kind") == "argument" and "appraisal" in claim:
+            line, col = doc.at(("claims", i, "appraisal", "<key>"))
+            out.append(diagnostic("appraisal-on-argument", doc.path, line, col,
+                                  f"claims[{i}] is an argument, and arguments are not appraised",
+                                  "Remove the appraisal, or make the claim a finding if it reports the study's data."))
+        if claim.get("kind") == "finding" and "appraisal" not in claim:
+            line, col = doc.at(("claims", i, "kind"))
+            out.append(diagnostic("finding-unappraised", doc.path, line, col,
+                                  f"claims[{i}] is a finding with no appraisal",
+                                  "Add 'appraisal:' with design, reporting, transparency, confidence and a "
+                                  "one-line reason (see the codebook page)."))
         if claim.get("kind") == "finding" and study_type in ARGUMENT_ONLY_TYPES:
             line, col = doc.at(("claims", i, "kind"))
             out.append(diagnostic("claim-kind-mismatch", doc.path, line, col,

@@ -136,6 +136,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agree(args: argparse.Namespace) -> int:
+    from .agree import AgreeError, agree, as_json, markdown
+
+    try:
+        report = agree(_root(args), args.a, args.b)
+    except AgreeError as exc:
+        print(f"evidence: {exc}", file=sys.stderr)
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 2
+    print(as_json(report) if args.format == "json" else markdown(report), end="")
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
@@ -183,6 +196,13 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", help="summarise, in Markdown, what changed in the evidence since a git revision")
     p.add_argument("base", help="a git revision, e.g. origin/main or HEAD~1")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("agree", help="agreement between two codings of the same studies (folders or git revisions)")
+    p.add_argument("a", help="first coding: a folder of records, or a git revision")
+    p.add_argument("b", help="second coding: a folder of records, or a git revision")
+    p.add_argument("--format", choices=["markdown", "json"], default="markdown",
+                   help="markdown (default, for a pull request) or json")
+    p.set_defaults(func=cmd_agree)
 
     p = sub.add_parser("build", help="check, write the pages and build site/")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")

@@ -20,6 +20,8 @@ REQUIRED_VOCABULARIES: dict[str, str | None] = {
     "phases": "phases", "levels": "levels", "study_types": "study_type", "methods": "methods",
     "concepts": "concepts", "basis": "basis", "traditions": None,
     "claim_kinds": "claims.kind", "source_kinds": "sources.kind",
+    "designs": "claims.appraisal.design", "reporting": "claims.appraisal.reporting",
+    "transparency": "claims.appraisal.transparency", "confidence": "claims.appraisal.confidence",
 }
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"

@@ -143,6 +143,16 @@ CODES: dict[str, Code] = {
              "review and methodological works report no data of their own, so what they say "
              "is coded as 'argument', and the site counts it apart from findings.",
              "Write 'kind: argument', or correct the record's study_type."),
+        Code("finding-unappraised", _W, "Empirical finding without an appraisal",
+             "Every finding says how far it can be relied on: the design that produced it, whether the "
+             "sample and setting and the data and analysis are described in what the coder read, a "
+             "confidence level (high, moderate, low, very low) and a one-line reason. Readers see it "
+             "beside the finding and in every count. With --strict, as in CI, it is an error.",
+             "Add an 'appraisal:' block to the finding; the terms are on the codebook page."),
+        Code("appraisal-on-argument", _E, "Appraisal on an argument",
+             "Only empirical findings are appraised. An argument is not evidence, and rating it would "
+             "present it as such.",
+             "Remove the appraisal, or change the claim's kind to finding if it reports the study's data."),
         Code("wrong-format", _E, "Value is not in the expected form",
              "The value is text of the right type but not in the form the field takes, "
              "such as a web address or a date.",

@@ -18,7 +18,7 @@ import numpy as np
 from .codebook import Codebook, country_name
 from .csl import csl_item, decode, display_name, family_name, persons
 from .load import Bibliography
-from .schema import CLAIM_LIST_FIELDS
+from .schema import APPRAISAL_FIELDS, CLAIM_LIST_FIELDS
 
 # Dimensions shown as links on study pages and compared on term pages, in display order.
 # (field in records, URL section, vocabulary name or None for countries)
@@ -35,7 +35,9 @@ DIMENSIONS: tuple[tuple[str, str, str | None], ...] = (
     ("methods", "methods", "methods"),
     ("concepts", "concepts", "concepts"),
     ("basis", "basis", "basis"),
+    ("confidence", "confidence", "confidence"),  # derived: the confidence levels of a study's findings
 )
+DERIVED = ("traditions", "confidence")  # dimensions computed here, not read from records
 # Dimensions whose co-occurrence is worth showing on every term page.
 COMPARED = ("logics", "sectors", "countries", "barriers", "enablers")
 RELATED_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers", "concepts", "phases", "levels")
@@ -49,13 +51,23 @@ QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
 
 
 @dataclass(frozen=True)
+class Appraisal:
+    design: str
+    reporting: str
+    transparency: str
+    confidence: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Claim:
     study: str
     index: int  # 1-based, as shown and used in anchors (#finding-N, #argument-N)
     kind: str  # "finding" or "argument" (codebook: claim_kinds)
     claim: str
     locator: str
-    codes: dict[str, tuple[str, ...]]  # CLAIM_LIST_FIELDS and derived traditions
+    codes: dict[str, tuple[str, ...]]  # CLAIM_LIST_FIELDS, derived traditions and confidence
+    appraisal: Appraisal | None = None  # findings only
 
     @property
     def label(self) -> str:
@@ -160,6 +172,15 @@ class Model:
     def claim(self, key: str, index: int) -> Claim:
         return self.studies[key].claims[index - 1]
 
+    def confidence_counts(self, refs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+        """How many of these findings have each confidence level (codebook order), then the unappraised."""
+        appraisals = (self.claim(k, i).appraisal for k, i in refs)
+        counts = Counter(a.confidence if a is not None else "" for a in appraisals)
+        vocab = self.codebook.vocabularies.get("confidence")
+        order = [(t.label.removesuffix(" confidence").lower(), t.slug) for t in vocab.terms.values()] if vocab else []
+        out = tuple((label, counts[slug]) for label, slug in order if counts[slug])
+        return out + ((("not appraised", counts[""]),) if counts[""] else ())
+
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if value is None:
@@ -180,18 +201,27 @@ def _field_list(fields: dict[str, str], name: str) -> tuple[str, ...]:
 def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
                 record_paths: dict[str, str], corrected: frozenset[str] = frozenset()) -> Model:
     tradition_of = codebook.tradition_of()
+    confidence_vocab = codebook.vocabularies.get("confidence")
+    confidence_order = confidence_vocab.slugs if confidence_vocab else []
     studies: dict[str, Study] = {}
     for key in sorted(records):
         data = records[key]
         entry = bib.entries[key]
-        codes = {field: _as_tuple(data.get(field)) for field, _, _ in DIMENSIONS if field != "traditions"}
+        codes = {field: _as_tuple(data.get(field)) for field, _, _ in DIMENSIONS if field not in DERIVED}
         codes["traditions"] = tuple(sorted({tradition_of[c] for c in codes["countries"] if c in tradition_of}))
         claims = []
         for i, c in enumerate(data.get("claims") or [], 1):
             claim_codes = {name: _as_tuple(c.get(name)) for name in CLAIM_LIST_FIELDS}
             claim_codes["traditions"] = tuple(sorted({tradition_of[x] for x in claim_codes["countries"]
                                                       if x in tradition_of}))
-            claims.append(Claim(key, i, str(c["kind"]), _clean(c["claim"]), _clean(c["locator"]), claim_codes))
+            raw = c.get("appraisal")
+            appraisal = Appraisal(**{f: str(raw[f]) for f in APPRAISAL_FIELDS}, reason=_clean(raw["reason"])) \
+                if isinstance(raw, dict) and c["kind"] == "finding" else None
+            claim_codes["confidence"] = (appraisal.confidence,) if appraisal else ()
+            claims.append(Claim(key, i, str(c["kind"]), _clean(c["claim"]), _clean(c["locator"]), claim_codes,
+                                appraisal))
+        levels = {x for claim in claims for x in claim.codes["confidence"]}
+        codes["confidence"] = tuple(t for t in confidence_order if t in levels)
         sources = tuple(Source(str(x["url"]).strip(), str(x["kind"]), _clean(x["note"]))
                         for x in data.get("sources") or [])
         unconfirmed = _field_list(entry.fields, "unconfirmed")

@@ -134,6 +134,16 @@ class Renderer:
         claim = self.model.claim(key, index)
         return self.link(claim.label, f"studies/{key}.md#{claim.anchor}")
 
+    def vocab_label(self, vocabulary: str, slug: str) -> str:
+        vocab = self.model.codebook.vocabularies.get(vocabulary)
+        return vocab.terms[slug].label if vocab and slug in vocab.terms else slug
+
+    def strength(self, refs: Any) -> str:
+        """How strong a set of findings is, in words: '3 findings: 1 moderate, 2 low'."""
+        refs = list(refs)
+        parts = ", ".join(f"{n} {label}" for label, n in self.model.confidence_counts(refs))
+        return plural(len(refs), "finding") + (f" ({parts})" if parts else "")
+
     def edit_link(self, study: Study) -> Markup:
         if not self.repo_url:
             return Markup("")
@@ -152,7 +162,7 @@ class Renderer:
             "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
             "reading_list": self.reading_list, "json": json, "h": html_text,
             "claim_link": self.claim_link, "claim": self.model.claim, "plural": plural,
-            "field_label": field_label,
+            "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 

@@ -28,7 +28,10 @@ CLAIM_LIST_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
 REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis", "sources")
 FIELD_ORDER = ("summary", "study_type", "methods", "countries", "sectors", "logics", "barriers",
                "enablers", "phases", "levels", "concepts", "basis", "sources", "coding_note", "claims")
-CLAIM_ORDER = ("kind", "claim", *CLAIM_LIST_FIELDS, "locator")
+CLAIM_ORDER = ("kind", "claim", *CLAIM_LIST_FIELDS, "locator", "appraisal")
+# The appraisal of an empirical finding: four coded judgements (vocabularies claims.appraisal.*) and a reason.
+APPRAISAL_FIELDS = ("design", "reporting", "transparency", "confidence")
+APPRAISAL_ORDER = (*APPRAISAL_FIELDS, "reason")
 SOURCE_ORDER = ("url", "kind", "note")
 # Study types whose claims can only be arguments: they report no data of their own.
 ARGUMENT_ONLY_TYPES = ("conceptual", "review", "methodological")
@@ -81,7 +84,24 @@ def _sources_schema(kinds: Vocabulary | None) -> dict[str, Any]:
     }
 
 
-def _claims_schema(props: dict[str, Any], kinds: Vocabulary | None) -> dict[str, Any]:
+def _appraisal_schema(by_field: dict[str, Vocabulary]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for name in APPRAISAL_FIELDS:
+        vocab = by_field.get(f"claims.appraisal.{name}")
+        props[name] = _kind_schema(vocab, vocab.title if vocab else name)
+    props["reason"] = {"type": "string", "minLength": 1,
+                       "description": "One or two sentences in your own words: why this confidence."}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(APPRAISAL_ORDER),
+        "description": "Appraisal of an empirical finding (never of an argument).",
+        "properties": props,
+    }
+
+
+def _claims_schema(props: dict[str, Any], kinds: Vocabulary | None,
+                   by_field: dict[str, Vocabulary] | None = None) -> dict[str, Any]:
     claim_props: dict[str, Any] = {
         "kind": _kind_schema(kinds, "finding (the study's own data) or argument (what a work argues)."),
         "claim": {"type": "string", "minLength": 1, "description": "One claim of the work, in your own words."},
@@ -91,6 +111,7 @@ def _claims_schema(props: dict[str, Any], kinds: Vocabulary | None) -> dict[str,
     for name in CLAIM_LIST_FIELDS:
         if name in props:
             claim_props[name] = {**props[name], "description": f"Subset of the record's {name}."}
+    claim_props["appraisal"] = _appraisal_schema(by_field or {})
     return {
         "type": "array",
         "description": "Claims of the work (findings and arguments), each with its own codes and a locator. "
@@ -121,7 +142,7 @@ def record_schema(codebook: Codebook) -> dict[str, Any]:
         elif name in REQUIRED_VOCABULARIES.values():
             props[name] = {}  # its vocabulary file is missing (reported once); accept anything meanwhile
     props["sources"] = _sources_schema(by_field.get("sources.kind"))
-    props["claims"] = _claims_schema(props, by_field.get("claims.kind"))
+    props["claims"] = _claims_schema(props, by_field.get("claims.kind"), by_field)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
