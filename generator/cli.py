@@ -78,8 +78,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from .check import key_problem
     from .scaffold import ScaffoldError, write_new
 
+    problem = key_problem(args.key)
+    if problem:  # the rule `check` applies (record-key-invalid), before anything is written
+        print(f"evidence: {problem[0]}", file=sys.stderr)
+        print(f"  hint: {problem[1]}", file=sys.stderr)
+        return 1
     root = _root(args)
     loaded = load_project(root)
     result = check(loaded)
