@@ -49,22 +49,27 @@ def key_problem(key: str) -> tuple[str, str] | None:
 
 class KeyIndex:
     """Bibliography keys indexed once for suggestions: look-alike keys by skeleton, near keys by
-    shared trigrams (difflib over 7,000 keys for every unknown key took most of a check)."""
+    shared letter pairs and triples (difflib over 7,000 keys for every unknown key took most of a
+    check). Pairs held by very many keys (the '20' of every year) say little and are skipped."""
+
+    SHORTLIST = 100
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = keys
         self.by_skeleton: dict[str, str] = {}
-        self.by_gram: dict[str, list[int]] = {}
+        postings: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             folded = skeleton(key)
             self.by_skeleton.setdefault(folded, key)
             for gram in self._grams(folded):
-                self.by_gram.setdefault(gram, []).append(i)
+                postings.setdefault(gram, []).append(i)
+        common = max(200, len(keys) // 10)
+        self.by_gram = {gram: ids for gram, ids in postings.items() if len(ids) <= common}
 
     @staticmethod
     def _grams(folded: str) -> set[str]:
         padded = f"^{folded}$"
-        return {padded[i:i + 3] for i in range(len(padded) - 2)}
+        return {padded[i:i + size] for size in (2, 3) for i in range(len(padded) - size + 1)}
 
     def lookalike(self, key: str) -> str | None:
         """A key that differs from this one only by case or look-alike characters."""
@@ -75,8 +80,8 @@ class KeyIndex:
         counts: Counter[int] = Counter()
         for gram in self._grams(skeleton(key)):
             counts.update(self.by_gram.get(gram, ()))
-        shortlist = [self.keys[i] for i, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:60]]
-        return difflib.get_close_matches(key, shortlist, n=n, cutoff=cutoff)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:self.SHORTLIST]
+        return difflib.get_close_matches(key, [self.keys[i] for i, _ in ranked], n=n, cutoff=cutoff)
 
     def hint(self, key: str, n: int = 3) -> str:
         """'Did you mean ...?' with a look-alike key named first."""
