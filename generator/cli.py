@@ -109,6 +109,9 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     changed, skipped = [], []
     for path in paths:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        if not path.resolve().is_relative_to(root):  # never write through a link that leaves the project
+            skipped.append(display)
+            continue
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):

@@ -164,7 +164,7 @@ def load_yaml(path: Path, display: str) -> tuple[Document | None, list[Diagnosti
 
 def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
-    for n, line in enumerate(text.split("\n"), 1):
+    for n, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):  # the line breaks YAML knows
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             return None, [diagnostic("yaml-tab", display, n, len(line) - len(stripped) + 1,
@@ -392,7 +392,8 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
 
 
 def _no_key(block: bibmodel.Block, display: str, line: int) -> Diagnostic:
-    kind = getattr(block, "entry_type", None) or getattr(getattr(block, "previous_block", None), "entry_type", "")
+    entry = getattr(block, "ignore_error_block", block)  # a DuplicateBlockKeyBlock wraps the entry itself
+    kind = getattr(entry, "entry_type", "")
     return diagnostic("bib-no-key", display, line, 1, f"@{kind or 'entry'} entry has no key",
                       "Write the key after the opening brace, e.g. @article{smith2020, ... (keys are surnameYEAR).")
 

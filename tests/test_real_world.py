@@ -285,3 +285,21 @@ def test_each_failure_sample_gives_its_diagnostics(path: Path) -> None:
     expected = [tuple(line.split()[:2]) for line in path.with_suffix(".expected").read_text().splitlines() if line]
     _, diags = load_bibliography(path, path.name)
     assert [(d.code, str(d.line)) for d in sorted(diags)] == [(c, n) for c, n in expected]
+
+
+def test_fmt_never_writes_through_a_link_that_leaves_the_project(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("summary:   spaced   out\nlogics: [state,  market]\n", encoding="utf-8")
+    (root / "evidence/studies/leak2020.yaml").symlink_to(outside)
+    code, _, err = run("--root", str(root), "fmt")
+    assert code == 1 and "leak2020.yaml: not formatted" in err
+    assert outside.read_text(encoding="utf-8") == "summary:   spaced   out\nlogics: [state,  market]\n"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_yaml_lines_are_right_with_every_line_ending(newline: str) -> None:
+    _, diags = parse_yaml("a: 1\nb:\n\t- x\n".replace("\n", newline), "x.yaml")
+    assert [(d.code, d.line) for d in diags] == [("yaml-tab", 3)]
+    _, diags = parse_yaml("a: 1\nb: 0012\n".replace("\n", newline), "x.yaml")
+    assert [(d.code, d.line) for d in diags] == [("yaml-ambiguous", 2)]
