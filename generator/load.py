@@ -577,7 +577,8 @@ def _resolve_crossrefs(bib: Bibliography, diags: list[Diagnostic]) -> None:
                 continue
             parent = resolve(parent, (*chain, entry.key))
             mapped = kind == "crossref" and parent.entry_type in _BOOKLIKE and entry.entry_type in _PARTS
-            for name, value in parent.fields.items():
+            # a parent's own booktitle (BibTeX's convention) wins over its title mapped to booktitle (biber's)
+            for name, value in sorted(parent.fields.items(), key=lambda kv: mapped and kv[0] in _TITLE_AS):
                 target = _TITLE_AS.get(name, name) if mapped else name
                 if name in _NEVER_INHERITED or target in fields:
                     continue

@@ -303,3 +303,20 @@ def test_yaml_lines_are_right_with_every_line_ending(newline: str) -> None:
     assert [(d.code, d.line) for d in diags] == [("yaml-tab", 3)]
     _, diags = parse_yaml("a: 1\nb: 0012\n".replace("\n", newline), "x.yaml")
     assert [(d.code, d.line) for d in diags] == [("yaml-ambiguous", 2)]
+
+
+def test_a_parents_own_booktitle_wins_over_its_title() -> None:
+    bib, diags = parse_bibliography(
+        "@incollection{c2020,\n  author = {A, B},\n  title = {Chapter},\n  crossref = {p2020},\n}\n\n"
+        "@book{p2020,\n  title = {Short},\n  booktitle = {The Full Book Title},\n  publisher = {P},\n  year = {2020},\n}\n",
+        "r.bib")
+    assert diags == [] and bib.entries["c2020"].fields["booktitle"] == "The Full Book Title"
+
+
+def test_bibtex_encoding_columns_count_characters(tmp_path: Path) -> None:
+    from generator.load import load_bibliography
+
+    path = tmp_path / "r.bib"
+    path.write_bytes("@article{a2020,\n  title = {Ää \xe9".encode()[:-1] + b"\xe9},\n}\n")
+    _, diags = load_bibliography(path, "r.bib")
+    assert [(d.code, d.line, d.column) for d in diags] == [("file-encoding", 2, 15)]
