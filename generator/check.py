@@ -92,6 +92,8 @@ class KeyIndex:
                     + ("look-alike characters: " + "; ".join(chars) if chars else "case") + ". ")
         guess = self.near(key, n=n)
         return "Did you mean " + " or ".join(f"'{g}'" for g in guess) + "? " if guess else ""
+
+
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
 
 # Fields each BibTeX type needs to be cited correctly ("a|b": either will do).
@@ -149,10 +151,10 @@ class Checked:
 
 def check(loaded: Loaded) -> Checked:
     diags = list(loaded.diagnostics)
-    codebook = _check_codebook(loaded, diags, KeyIndex(list(loaded.bib.entries)))
+    index = KeyIndex(list(loaded.bib.entries))  # built once for every did-you-mean
+    codebook = _check_codebook(loaded, diags, index)
     validator = Validator(record_schema(codebook))
     placed = set(codebook.tradition_of()) | set(codebook.unassigned_countries())
-    index = KeyIndex(list(loaded.bib.entries))
     good: dict[str, dict[str, Any]] = {}
     for key in sorted(loaded.record_paths):
         doc = loaded.records.get(key)
