@@ -27,10 +27,73 @@ from .codebook import (
     vocabulary_from_data,
 )
 from .diagnostics import Diagnostic, diagnostic
-from .load import Bibliography, Document, Loaded
+from .load import Bibliography, Document, Loaded, confusables, skeleton
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def key_problem(key: str) -> tuple[str, str] | None:
+    """The rule for a record's key (its file name and BibTeX key), shared by `check` and `new`:
+    (message, hint) when the key breaks it."""
+    if KEY_PATTERN.match(key):
+        return None
+    lookalikes = confusables(key)
+    suggestion = re.sub(r"[^a-z0-9_-]", "", skeleton(key)).lstrip("-_")
+    message = f"'{key}' is not a valid key (lowercase letters, digits, '-' and '_', starting with a letter or digit)"
+    hint = f"Rename the file and its BibTeX key, e.g. to '{suggestion or 'surname2020'}'."
+    if lookalikes:
+        hint = "The key has a look-alike character: " + "; ".join(lookalikes) + "; retype it in ASCII. " + hint
+    return message, hint
+
+
+class KeyIndex:
+    """Bibliography keys indexed once for suggestions: look-alike keys by skeleton, near keys by
+    shared letter pairs and triples (difflib over 7,000 keys for every unknown key took most of a
+    check). Pairs held by very many keys (the '20' of every year) say little and are skipped."""
+
+    SHORTLIST = 100
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.by_skeleton: dict[str, str] = {}
+        postings: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            folded = skeleton(key)
+            self.by_skeleton.setdefault(folded, key)
+            for gram in self._grams(folded):
+                postings.setdefault(gram, []).append(i)
+        common = max(200, len(keys) // 10)
+        self.by_gram = {gram: ids for gram, ids in postings.items() if len(ids) <= common}
+
+    @staticmethod
+    def _grams(folded: str) -> set[str]:
+        padded = f"^{folded}$"
+        return {padded[i:i + size] for size in (2, 3) for i in range(len(padded) - size + 1)}
+
+    def lookalike(self, key: str) -> str | None:
+        """A key that differs from this one only by case or look-alike characters."""
+        found = self.by_skeleton.get(skeleton(key))
+        return found if found is not None and found != key else None
+
+    def near(self, key: str, n: int = 3, cutoff: float = 0.6) -> list[str]:
+        counts: Counter[int] = Counter()
+        for gram in self._grams(skeleton(key)):
+            counts.update(self.by_gram.get(gram, ()))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:self.SHORTLIST]
+        return difflib.get_close_matches(key, [self.keys[i] for i, _ in ranked], n=n, cutoff=cutoff)
+
+    def hint(self, key: str, n: int = 3) -> str:
+        """'Did you mean ...?' with a look-alike key named first."""
+        twin = self.lookalike(key)
+        if twin is not None:
+            chars = confusables(twin + key)
+            return (f"references.bib has '{twin}', which differs from '{key}' only by "
+                    + ("look-alike characters: " + "; ".join(chars) if chars else "case") + ". ")
+        guess = self.near(key, n=n)
+        return "Did you mean " + " or ".join(f"'{g}'" for g in guess) + "? " if guess else ""
+
+
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
 
 # Fields each BibTeX type needs to be cited correctly ("a|b": either will do).
@@ -96,15 +159,16 @@ QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
 
 def check(loaded: Loaded) -> Checked:
     diags = list(loaded.diagnostics)
-    codebook = _check_codebook(loaded, diags)
+    index = KeyIndex(list(loaded.bib.entries))  # built once for every did-you-mean
+    codebook = _check_codebook(loaded, diags, index)
     validator = Validator(record_schema(codebook))
-    traditions = codebook.tradition_of()
+    placed = set(codebook.tradition_of()) | set(codebook.unassigned_countries())
     good: dict[str, dict[str, Any]] = {}
     for key in sorted(loaded.record_paths):
         doc = loaded.records.get(key)
         if doc is None:
             continue
-        found = _check_record(key, doc, validator, codebook, loaded.bib, traditions)
+        found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index)
         diags.extend(found)
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
@@ -327,30 +391,27 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
 # --- records -------------------------------------------------------------------
 
 def _check_record(key: str, doc: Document, validator: Validator, codebook: Codebook, bib: Bibliography,
-                  traditions: dict[str, str]) -> list[Diagnostic]:
+                  placed: set[str], index: KeyIndex) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
         return [diagnostic("not-a-mapping", doc.path, 1, 1,
                            f"a record must be a mapping of fields, not {_describe(doc.data)}")]
     out = schema_diagnostics(doc, validator)
-    if not KEY_PATTERN.match(key):
-        suggestion = re.sub(r"[^a-z0-9_-]", "", key.lower())
-        out.append(diagnostic("record-key-invalid", doc.path, 1, 1,
-                              f"'{key}' is not a valid key (lowercase letters, digits, '-' and '_')",
-                              f"Rename the file and its BibTeX key, e.g. to '{suggestion or 'surname2020'}'."))
+    problem = key_problem(key)
+    if problem:
+        out.append(diagnostic("record-key-invalid", doc.path, 1, 1, *problem))
     elif key not in bib.entries:
-        guess = difflib.get_close_matches(key, list(bib.entries), n=3, cutoff=0.6)
-        hint = ("Did you mean " + " or ".join(f"'{g}'" for g in guess) + "? " if guess else "") + \
-            "The file name must be the study's key in references.bib."
+        hint = index.hint(key) + "The file name must be the study's key in references.bib."
         out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
     out.extend(_check_claims(doc, codebook))
     if "traditions" in codebook.vocabularies:
         countries = doc.data.get("countries")
         for j, code in enumerate(countries if isinstance(countries, list) else []):
-            if isinstance(code, str) and code in country_code_set() and code not in traditions:
+            if isinstance(code, str) and code in country_code_set() and code not in placed:
                 line, col = doc.at(("countries", j))
                 out.append(diagnostic("country-without-tradition", doc.path, line, col,
-                                      f"country '{code}' has no administrative tradition in the codebook"))
+                                      f"country '{code}' is neither in a tradition nor listed as unassigned "
+                                      "in evidence/codebook/traditions.yaml"))
     return out
 
 
@@ -400,7 +461,7 @@ def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
 
 # --- codebook --------------------------------------------------------------------
 
-def _check_codebook(loaded: Loaded, diags: list[Diagnostic]) -> Codebook:
+def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) -> Codebook:
     meta = Draft202012Validator(META_SCHEMA)
     vocabularies = {}
     iso = country_code_set()
@@ -415,6 +476,7 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic]) -> Codebook:
                for d in found) or not isinstance(doc.data.get("terms"), list):
             continue
         slugs: dict[str, int] = {}
+        placed: dict[str, tuple[str, int]] = {}  # country -> (where, line): a country has one tradition at most
         for i, term in enumerate(doc.data["terms"]):
             if not isinstance(term, dict) or not isinstance(term.get("slug"), str):
                 continue
@@ -432,24 +494,39 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic]) -> Codebook:
             source = term.get("source")
             if isinstance(source, str) and source not in loaded.bib.entries:
                 sline, scol = doc.at(("terms", i, "source"))
-                guess = difflib.get_close_matches(source, list(loaded.bib.entries), n=1, cutoff=0.6)
                 diags.append(diagnostic("codebook-unknown-source", doc.path, sline, scol,
                                         f"source '{source}' is not a key in references.bib",
-                                        f"Did you mean '{guess[0]}'?" if guess else ""))
-            term_countries = term.get("countries")
-            for j, code in enumerate(term_countries if isinstance(term_countries, list) else []):
-                if isinstance(code, str) and code not in iso:
-                    cline, ccol = doc.at(("terms", i, "countries", j))
-                    iso_guess = suggest_country(code)
-                    diags.append(diagnostic("unknown-country", doc.path, cline, ccol,
-                                            f"'{code}' is not an ISO 3166-1 alpha-2 country code",
-                                            f"Did you mean '{iso_guess}'?" if iso_guess else ""))
+                                        index.hint(source, n=1).strip()))
+            _check_countries(doc, ("terms", i), term.get("countries"), f"tradition '{slug}'", placed, iso, diags)
+        unassigned = doc.data.get("unassigned")
+        for i, group in enumerate(unassigned if isinstance(unassigned, list) else []):
+            if isinstance(group, dict):
+                _check_countries(doc, ("unassigned", i), group.get("countries"), "unassigned", placed, iso, diags)
         vocabularies[name] = vocabulary_from_data(name, doc.data)
     for name in REQUIRED_VOCABULARIES:
         if name not in vocabularies and name not in loaded.codebook:
             diags.append(diagnostic("codebook-missing", f"evidence/codebook/{name}.yaml", 1, 1,
                                     f"vocabulary '{name}' has no file"))
     return Codebook(vocabularies)
+
+
+def _check_countries(doc: Document, where: tuple[str, int], codes: Any, place: str,
+                     placed: dict[str, tuple[str, int]], iso: frozenset[str], diags: list[Diagnostic]) -> None:
+    for j, code in enumerate(codes if isinstance(codes, list) else []):
+        if not isinstance(code, str):
+            continue
+        line, col = doc.at((*where, "countries", j))
+        if code not in iso:
+            iso_guess = suggest_country(code)
+            diags.append(diagnostic("unknown-country", doc.path, line, col,
+                                    f"'{code}' is not an ISO 3166-1 alpha-2 country code",
+                                    f"Did you mean '{iso_guess}'?" if iso_guess else ""))
+        elif code in placed:
+            first, first_line = placed[code]
+            diags.append(diagnostic("codebook-country-twice", doc.path, line, col,
+                                    f"country '{code}' is already placed in {first} (line {first_line})"))
+        else:
+            placed[code] = (place, line)
 
 
 # --- bibliography --------------------------------------------------------------
@@ -459,8 +536,11 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
         for need in BIB_REQUIRED.get(entry.entry_type, ()):
             options = need.split("|")
             if not any(entry.fields.get(o, "").strip() for o in options):
+                parents = ", ".join(f"'{p}'" for p in entry.parents)
+                hint = (f"Neither the entry nor its crossref/xdata parent {parents} gives it; add it to one of them."
+                        if entry.parents else "")
                 diags.append(diagnostic("bib-missing-field", bib.path, entry.line, 1,
-                                        f"@{entry.entry_type} '{entry.key}' has no {' or '.join(options)}"))
+                                        f"@{entry.entry_type} '{entry.key}' has no {' or '.join(options)}", hint))
         for qualifier in QUALIFYING_FIELDS:
             for name in qualified_fields(entry.fields, qualifier):
                 if name not in entry.fields or name in QUALIFYING_FIELDS:
@@ -471,7 +551,7 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
                         f"'{qualifier}' in '{entry.key}' names '{name}', which is not a field of the entry",
                         (f"Did you mean '{guess}'? " if guess else "") + "The entry's fields: " + ", ".join(have) + "."))
         doi = entry.fields.get("doi")
-        if doi is not None and not DOI_PATTERN.match(doi.strip()):
+        if doi is not None and "doi" not in entry.inherited and not DOI_PATTERN.match(doi.strip()):
             bare = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.I)
             hint = (f"Write doi = {{{bare}}}." if DOI_PATTERN.match(bare) else
                     "Write the bare DOI, e.g. doi = {10.1111/j.1540-6210.2007.00773.x}.")
@@ -483,6 +563,15 @@ def _check_unused(loaded: Loaded, codebook: Codebook, diags: list[Diagnostic]) -
     cited = set(loaded.record_paths)
     for vocab in codebook.vocabularies.values():
         cited.update(t.source for t in vocab.terms.values() if t.source)
+    by_fold = {skeleton(k): k for k in loaded.bib.entries}
+    todo = list(cited)
+    while todo:  # a crossref parent or xdata entry of a cited entry is used through it
+        entry = loaded.bib.entries.get(todo.pop())
+        for parent in entry.parents if entry else ():
+            key = by_fold.get(skeleton(parent))
+            if key is not None and key not in cited:
+                cited.add(key)
+                todo.append(key)
     for entry in loaded.bib.entries.values():
         if entry.key not in cited:
             diags.append(diagnostic("bib-unused", loaded.bib.path, entry.line, 1,

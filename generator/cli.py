@@ -78,8 +78,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from .check import key_problem
     from .scaffold import ScaffoldError, write_new
 
+    problem = key_problem(args.key)
+    if problem:  # the rule `check` applies (record-key-invalid), before anything is written
+        print(f"evidence: {problem[0]}", file=sys.stderr)
+        print(f"  hint: {problem[1]}", file=sys.stderr)
+        return 1
     root = _root(args)
     loaded = load_project(root)
     result = check(loaded)
@@ -103,6 +109,9 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     changed, skipped = [], []
     for path in paths:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        if not path.resolve().is_relative_to(root):  # never write through a link that leaves the project
+            skipped.append(display)
+            continue
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):

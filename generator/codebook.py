@@ -7,8 +7,12 @@ from these files.
 
 from __future__ import annotations
 
+import difflib
 import functools
+import re
+import unicodedata
 from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any
 
 import pycountry
@@ -55,6 +59,19 @@ META_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        # traditions only: countries that no tradition fits, each group with its reason (a stated decision)
+        "unassigned": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["reason", "countries"],
+                "properties": {
+                    "reason": {"type": "string", "minLength": 1},
+                    "countries": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
     },
 }
 
@@ -77,6 +94,7 @@ class Vocabulary:
     multiple: bool
     required: bool
     terms: dict[str, Term]
+    unassigned: dict[str, str] = _field(default_factory=dict)  # traditions: ISO code -> why no tradition fits
 
     @property
     def slugs(self) -> list[str]:
@@ -99,6 +117,11 @@ class Codebook:
                 out.setdefault(code, term.slug)
         return out
 
+    def unassigned_countries(self) -> dict[str, str]:
+        """ISO code -> the stated reason why no tradition is assigned."""
+        trad = self.vocabularies.get("traditions")
+        return dict(trad.unassigned) if trad else {}
+
 
 def vocabulary_from_data(name: str, data: dict[str, Any]) -> Vocabulary:
     """Build a Vocabulary from an already-checked codebook document (first slug wins)."""
@@ -112,6 +135,12 @@ def vocabulary_from_data(name: str, data: dict[str, Any]) -> Vocabulary:
                 source=raw.get("source"),
                 countries=tuple(raw.get("countries", ())),
             ))
+    unassigned: dict[str, str] = {}
+    for group in data.get("unassigned") or ():
+        if isinstance(group, dict) and isinstance(group.get("countries"), list):
+            for code in group["countries"]:
+                if isinstance(code, str):
+                    unassigned.setdefault(code, str(group.get("reason", "")))
     return Vocabulary(
         name=name,
         title=str(data["title"]),
@@ -120,6 +149,7 @@ def vocabulary_from_data(name: str, data: dict[str, Any]) -> Vocabulary:
         multiple=bool(data.get("multiple", True)),
         required=bool(data.get("required", False)),
         terms=terms,
+        unassigned=unassigned,
     )
 
 
@@ -144,19 +174,61 @@ def country_name(code: str) -> str:
 
 # Codes people commonly write that are not ISO 3166-1 alpha-2.
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "EN": "GB", "XK": "XK"}
+# Names in common use that ISO 3166-1 does not give (folded as by _fold).
+COUNTRY_NAME_ALIASES = {
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB", "great britain": "GB",
+    "holland": "NL", "ivory coast": "CI", "swaziland": "SZ", "burma": "MM", "east timor": "TL",
+    "deutschland": "DE", "czechia": "CZ", "south korea": "KR", "north korea": "KP", "cape verde": "CV",
+}
 
 
+def _fold(text: str) -> str:
+    """Lower case, accents and punctuation dropped: 'Côte d'Ivoire' -> 'cote d ivoire'."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain.lower()).split())
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every name of every country, folded -> ISO code, built once (pycountry's own fuzzy search
+    walks every country and subdivision on each call, ~20 ms)."""
+    out: dict[str, str] = {}
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(c, attr, None)
+            if name:
+                out.setdefault(_fold(str(name)), str(c.alpha_2))
+                # "Korea, Republic of" is also written "Republic of Korea"
+                if ", " in str(name):
+                    head, _, tail = str(name).partition(", ")
+                    out.setdefault(_fold(f"{tail} {head}"), str(c.alpha_2))
+                    out.setdefault(_fold(head), str(c.alpha_2))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
 def suggest_country(value: str) -> str | None:
     """The ISO code someone probably meant: 'UK' -> 'GB', 'France' -> 'FR', 'fr' -> 'FR'."""
     if value.upper() in COUNTRY_ALIASES and value.upper() != "XK":
         return COUNTRY_ALIASES[value.upper()]
-    if len(value) == 2 and pycountry.countries.get(alpha_2=value.upper()):
+    if len(value) == 2 and value.upper() in country_code_set():
         return value.upper()
     by_alpha3 = pycountry.countries.get(alpha_3=value.upper()) if len(value) == 3 else None
     if by_alpha3 is not None:
         return str(by_alpha3.alpha_2)
-    try:
-        found = pycountry.countries.search_fuzzy(value)
-    except LookupError:
+    names = _country_names()
+    folded = _fold(value)
+    if folded in COUNTRY_NAME_ALIASES:
+        return COUNTRY_NAME_ALIASES[folded]
+    if not folded:
         return None
-    return str(found[0].alpha_2) if found else None
+    if folded in names:
+        return names[folded]
+    # a name that contains what was written ("Bolivia" in "Bolivia, Plurinational State of")
+    if len(folded) >= 4:
+        for pattern in (rf"\b{re.escape(folded)}\b", rf"\b{re.escape(folded)}"):
+            containing = sorted((len(n), n) for n in names if re.search(pattern, n))
+            if containing:
+                return names[containing[0][1]]
+    close = difflib.get_close_matches(folded, list(names), n=1, cutoff=0.8)
+    return names[close[0]] if close else None

@@ -66,6 +66,11 @@ CODES: dict[str, Code] = {
         Code("file-unreadable", _E, "File cannot be read",
              "The file exists but could not be opened (permissions, or it is a directory).",
              "Check the file's permissions and that it is a regular file."),
+        Code("file-outside-project", _E, "Symbolic link leaves the project",
+             "A record, codebook file or the bibliography is a symbolic link to a file outside the "
+             "repository. Its text would be published on the site (or its keys shown in diagnostics), "
+             "so it is not read. Links that stay inside the project are followed.",
+             "Copy the content into the repository as a regular file, or remove the link."),
         Code("yaml-syntax", _E, "YAML does not parse",
              "The file is not valid YAML, so none of it can be checked. Common causes are "
              "a missing space after a colon, unbalanced quotes, or wrong indentation.",
@@ -92,13 +97,19 @@ CODES: dict[str, Code] = {
              "012, are read by older YAML tools as true, false or an octal number. The "
              "atlas reads them as text, but other tools will not.",
              "Put the value in quotes, e.g. \"no\" or \"012\"."),
+        Code("yaml-number-too-long", _E, "Number with too many digits",
+             "A plain number in YAML with thousands of digits (Python refuses to read more than 4,300). "
+             "No field of a record holds such a number; it is usually pasted by mistake.",
+             "Remove the number, or put it in quotes if it is meant as text."),
         Code("yaml-nesting", _E, "Structure nested too deeply",
              "Records are at most a few levels deep. Deeply nested structures are a "
              "mistake or an attack on the reader.",
              "Flatten the structure to the shape shown in the record format."),
         Code("unsafe-character", _E, "Invisible or control character in text",
              "Control characters, zero-width characters and bidirectional overrides "
-             "(e.g. U+202E) can hide or reorder text on a page without anyone noticing.",
+             "(e.g. U+202E) can hide or reorder text on a page without anyone noticing, "
+             "and break links (a DOI ending in U+200B). They are refused in records, the "
+             "codebook and every BibTeX key and field.",
              "Delete the character; retype the text around it if you cannot see it."),
         # --- records ----------------------------------------------------------
         Code("not-a-mapping", _E, "File is not a mapping of fields",
@@ -169,10 +180,13 @@ CODES: dict[str, Code] = {
              "evidence/changes.yaml lists a study, or evidence/dataset.yaml names a founding_study, "
              "that has no record in evidence/studies/.",
              "Correct the key, or add the record."),
-        Code("country-without-tradition", _W, "Country has no administrative tradition",
-             "Countries are compared in groups by administrative tradition. A country used "
-             "in a record is not listed in evidence/codebook/traditions.yaml.",
-             "Add the country's code to the 'countries' list of its tradition."),
+        Code("country-without-tradition", _W, "Country is neither in a tradition nor listed as unassigned",
+             "Countries are compared in groups by administrative tradition. Every country is either "
+             "in one tradition of evidence/codebook/traditions.yaml or listed there under 'unassigned' "
+             "with the reason; 'not assigned' is a valid state, shown as such on the country's page. "
+             "A country used in a record is in neither list, so the codebook has not decided.",
+             "Add the country's code to the 'countries' of the tradition that fits, or, if none does, "
+             "to a group under 'unassigned' in evidence/codebook/traditions.yaml."),
         # --- bibliography -------------------------------------------------------
         Code("bib-syntax", _E, "BibTeX entry does not parse",
              "The entry could not be read, so it is missing from the bibliography. Common "
@@ -181,14 +195,33 @@ CODES: dict[str, Code] = {
              "Look at the line given and the one before it."),
         Code("bib-duplicate-key", _E, "BibTeX key used twice",
              "Two entries share a key (keys are compared ignoring case, because file "
-             "systems and URLs may). Only one of them could be cited.",
+             "systems and URLs may, and after Unicode NFKC normalisation with look-alike "
+             "letters such as the Cyrillic 'і' or the Kelvin sign read as the ASCII ones, "
+             "because a reader cannot tell them apart). Only one of them could be cited.",
              "Rename one key, or delete the duplicate entry."),
+        Code("bib-no-key", _E, "BibTeX entry has no key",
+             "The entry starts with '@type{,' and no key (some reference managers export "
+             "entries like this). It cannot be cited, and a second one would clash with the first.",
+             "Write the key after the opening brace: surname and year, e.g. @article{smith2020,"),
+        Code("bib-undefined-macro", _E, "BibTeX macro is not defined",
+             "A field uses a bare word (a macro) that no @string in the file defines, so its text "
+             "would be the macro's own name. BibTeX warns about this too. Month abbreviations "
+             "(jan ... dec) are defined.",
+             "Define the macro with @string{name = {text}} before the entry, or write the text in "
+             "braces."),
+        Code("bib-crossref-unresolved", _E, "crossref or xdata cannot be resolved",
+             "An entry names a crossref parent or xdata entry that is not in references.bib, or the "
+             "links make a loop. The atlas resolves crossref and xdata as biber does: the child "
+             "inherits every field it lacks from its parent in the same file (a book's title becomes "
+             "a chapter's booktitle), and the inherited fields appear in references and exports.",
+             "Add the parent entry to references.bib, correct the key, or give the fields in the entry itself."),
         Code("bib-duplicate-field", _E, "BibTeX field given twice in an entry",
              "An entry has the same field twice; which one wins differs between tools.",
              "Keep one of the two values."),
         Code("bib-missing-field", _E, "BibTeX entry lacks a field its type needs",
              "Each entry type needs certain fields to be cited correctly (an article needs "
-             "its journal, a chapter its book title and publisher, ...).",
+             "its journal, a chapter its book title and publisher, ...). Fields inherited "
+             "through crossref or xdata count.",
              "Add the field from the publisher's page."),
         Code("bib-doi-malformed", _E, "DOI is malformed",
              "A DOI starts with '10.', a registrant number, '/' and a suffix, with no "
@@ -219,6 +252,10 @@ CODES: dict[str, Code] = {
         Code("codebook-unknown-source", _E, "Codebook source is not in the bibliography",
              "A term's source must be a key in references.bib.",
              "Add the entry to references.bib or correct the key."),
+        Code("codebook-country-twice", _E, "Country placed twice in the traditions",
+             "A country is in two traditions, or in a tradition and under 'unassigned'. A country "
+             "has at most one administrative tradition.",
+             "Keep the country in one place."),
         Code("codebook-missing", _E, "Codebook vocabulary missing",
              "A vocabulary that the record format needs has no file in evidence/codebook/.",
              "Restore the file from the repository."),

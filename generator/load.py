@@ -10,10 +10,11 @@ becomes a Diagnostic; nothing raises for bad input.
 from __future__ import annotations
 
 import codecs
+import difflib
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ except AttributeError:  # pragma: no cover
 MAX_RECORD_BYTES = 256 * 1024
 MAX_BIB_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 12
+MAX_INT_DIGITS = 4000  # below Python's 4,300-digit limit on int(str)
 
 Path_ = tuple[str | int, ...]  # a path into a loaded document: ("findings", 0, "logics")
 
@@ -69,6 +71,9 @@ def read_text(path: Path, display: str, limit: int) -> tuple[str | None, list[Di
         return None, [diagnostic("file-unreadable", display, 1, 1, f"cannot read file: {exc.strerror}")]
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None, [diagnostic("file-encoding", display, 1, 1, "file is UTF-16, not UTF-8")]
+    if _looks_like_utf16(raw):
+        return None, [diagnostic("file-encoding", display, 1, 1,
+                                 "file looks like UTF-16 without a byte-order mark (every other byte is 0), not UTF-8")]
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
@@ -77,11 +82,54 @@ def read_text(path: Path, display: str, limit: int) -> tuple[str | None, list[Di
                                  f"byte 0x{raw[exc.start]:02x} is not valid UTF-8")]
 
 
+def _looks_like_utf16(raw: bytes) -> bool:
+    """ASCII text saved as UTF-16 has a NUL in every other byte; UTF-8 text has (almost) none."""
+    sample = raw[:4096]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return False
+    half = len(sample) // 2
+    return max(sample[0::2].count(0), sample[1::2].count(0)) >= half * 0.3
+
+
 def _line_col_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (in characters, as editors count) of a byte offset; the bytes before the
+    first bad one are valid UTF-8."""
     before = raw[:offset]
     line = before.count(b"\n") + 1
-    col = len(before) - (before.rfind(b"\n") + 1) + 1
+    start = before.rfind(b"\n") + 1
+    col = len(before[start:].decode("utf-8", errors="replace")) + 1
     return line, col
+
+
+# Letters that look like ASCII ones (after NFKC and lower-casing), after Unicode's confusables list
+# (UTS #39) for the scripts that keys are most often mistyped in: Cyrillic, Greek and Latin variants.
+LOOKALIKES = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",
+    "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "ԝ": "w",
+    "х": "x", "ԁ": "d", "ь": "b", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z", "ı": "i", "ɡ": "g", "ɑ": "a", "ɩ": "i",
+}
+
+
+def skeleton(text: str) -> str:
+    """What a key looks like: NFKC (the Kelvin sign becomes K), lower case, look-alike letters as ASCII.
+
+    Two keys with the same skeleton cannot be told apart on screen."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(LOOKALIKES.get(ch, ch) for ch in folded)
+
+
+def confusables(text: str) -> list[str]:
+    """Each non-ASCII character that looks like an ASCII one: "'і' (U+0456 CYRILLIC SMALL LETTER
+    BYELORUSSIAN-UKRAINIAN I) looks like 'i'"."""
+    out: list[str] = []
+    for ch in dict.fromkeys(text):
+        if ch.isascii():
+            continue
+        look = skeleton(ch)
+        if look.isascii() and look.isalnum():
+            out.append(f"'{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')}) looks like '{look}'")
+    return out
 
 
 def unsafe_character(text: str) -> str | None:
@@ -116,7 +164,7 @@ def load_yaml(path: Path, display: str) -> tuple[Document | None, list[Diagnosti
 
 def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
-    for n, line in enumerate(text.split("\n"), 1):
+    for n, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):  # the line breaks YAML knows
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             return None, [diagnostic("yaml-tab", display, n, len(line) - len(stripped) + 1,
@@ -222,6 +270,12 @@ def _scalar(node: yaml.ScalarNode, where: Path_, doc: Document, diags: list[Diag
                                     "but YAML 1.1 tools read it as an octal number",
                                     f'Write it in quotes: "{text}".'))
             return text
+        if len(digits) > MAX_INT_DIGITS:  # int() refuses (and would be slow) past Python's limit
+            diags.append(diagnostic("yaml-number-too-long", doc.path, line, col,
+                                    f"number has {len(digits):,} digits; the limit is {MAX_INT_DIGITS:,}",
+                                    "A record holds no such number: remove it, or write it in quotes if "
+                                    "it is meant as text."))
+            return text
         return int(text)
     if _FLOAT.fullmatch(text):
         return float(text)
@@ -246,9 +300,11 @@ logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 class BibEntry:
     key: str
     entry_type: str
-    fields: dict[str, str]
+    fields: dict[str, str]  # with the fields inherited through crossref and xdata
     line: int  # 1-based
     field_lines: dict[str, int]
+    inherited: dict[str, str] = field(default_factory=dict)  # field -> the key of the entry it came from
+    parents: tuple[str, ...] = ()  # the crossref and xdata keys as written
 
 
 @dataclass
@@ -261,7 +317,7 @@ class Bibliography:
 
 def load_bibliography(path: Path, display: str) -> tuple[Bibliography, list[Diagnostic]]:
     text, diags = read_text(path, display, MAX_BIB_BYTES)
-    if text is None and diags and diags[0].code == "file-encoding" and path.stat().st_size <= MAX_BIB_BYTES:
+    if text is None and diags and diags[0].code == "file-encoding" and "UTF-16" not in diags[0].message:
         # Report every bad line, then read the rest so that the other entries are still checked;
         # the build stops on the errors, so the replacement characters never reach a page.
         raw = path.read_bytes()
@@ -276,11 +332,12 @@ def load_bibliography(path: Path, display: str) -> tuple[Bibliography, list[Diag
 
 def _encoding_errors(raw: bytes, display: str) -> list[Diagnostic]:
     out = []
-    for n, line in enumerate(raw.split(b"\n"), 1):
+    for n, line in enumerate(re.split(rb"\r\n|\r|\n", raw), 1):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            out.append(diagnostic("file-encoding", display, n, exc.start + 1,
+            col = len(line[:exc.start].decode("utf-8", errors="replace")) + 1  # characters, not bytes
+            out.append(diagnostic("file-encoding", display, n, col,
                                   f"byte 0x{line[exc.start]:02x} is not valid UTF-8"))
     return out
 
@@ -288,8 +345,12 @@ def _encoding_errors(raw: bytes, display: str) -> list[Diagnostic]:
 def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diagnostic]]:
     bib = Bibliography(display)
     diags: list[Diagnostic] = []
+    # Classic Mac files end lines with CR alone; bibtexparser counts only LF, so every line would be 1.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        library = bibtexparser.parse_string(text)
+        # No middlewares: macros and enclosing braces are resolved below, where an undefined
+        # macro can be reported instead of silently becoming its own name.
+        library = bibtexparser.parse_string(text, parse_stack=[])
     except Exception as exc:  # bibtexparser has no error type of its own; never let it escape
         return bib, [diagnostic("bib-syntax", display, 1, 1, f"the bibliography could not be read: {exc}")]
     seen_folded: dict[str, BibEntry] = {}
@@ -297,7 +358,10 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
     for block in library.blocks:
         line = _true_line(lines, (block.start_line or 0) + 1)  # bibtexparser counts from 0
         if isinstance(block, bibmodel.DuplicateBlockKeyBlock):
-            first = seen_folded.get(block.key.lower())
+            if not block.key.strip():
+                diags.append(_no_key(block, display, line))
+                continue
+            first = seen_folded.get(skeleton(block.key))
             where = f" (first on line {first.line})" if first else ""
             diags.append(diagnostic("bib-duplicate-key", display, line, 1,
                                     f"key '{block.key}' is used by another entry{where}"))
@@ -312,17 +376,26 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
                 diags.append(diagnostic("bib-duplicate-field", display, at[-1] if at else line, 1,
                                         f"entry '{entry_block.key}' gives field '{name}' twice"
                                         + (f" (first on line {at[0]})" if len(at) > 1 else "")))
-            _add_entry(bib, entry_block, seen_folded, display, diags, line, raw=True)
+            _add_entry(bib, entry_block, seen_folded, display, diags, line)
         elif isinstance(block, bibmodel.ParsingFailedBlock):
             reason = str(block.error).strip() or type(block.error).__name__
             if isinstance(block.error, Exception) and type(block.error).__name__ == "BlockAbortedException":
                 reason = str(getattr(block.error, "abort_reason", "")) or "syntax error in entry"
             diags.append(diagnostic("bib-syntax", display, line, 1, _first_line(reason)))
         elif isinstance(block, bibmodel.String):
-            bib.strings[block.key.lower()] = str(block.value)
+            where = f"@string '{block.key}'"
+            bib.strings[block.key.lower()] = _resolve_value(str(block.value), bib.strings, display, line, where, diags)
         elif isinstance(block, bibmodel.Entry):
             _add_entry(bib, block, seen_folded, display, diags, line)
+    _resolve_crossrefs(bib, diags)
     return bib, diags
+
+
+def _no_key(block: bibmodel.Block, display: str, line: int) -> Diagnostic:
+    entry = getattr(block, "ignore_error_block", block)  # a DuplicateBlockKeyBlock wraps the entry itself
+    kind = getattr(entry, "entry_type", "")
+    return diagnostic("bib-no-key", display, line, 1, f"@{kind or 'entry'} entry has no key",
+                      "Write the key after the opening brace, e.g. @article{smith2020, ... (keys are surnameYEAR).")
 
 
 def _true_line(lines: list[str], line: int) -> int:
@@ -336,37 +409,188 @@ def _true_line(lines: list[str], line: int) -> int:
 # A missing comma makes bibtexparser read the next field into this one's value.
 _SWALLOWED = re.compile(r"[}\"]\s*\n?\s*([A-Za-z][\w:+.-]*)\s*=\s*[{\"0-9]")
 
+# The month macros that BibTeX's standard styles define.
+MONTHS = {m[:3]: m for m in ("january", "february", "march", "april", "may", "june", "july", "august",
+                             "september", "october", "november", "december")}
+# Fields read verbatim by BibTeX styles and biber: a '%' in them is not LaTeX.
+VERBATIM_FIELDS = frozenset({"url", "doi", "eprint", "file", "pdf", "urlraw", "verba", "verbb", "verbc"})
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+
+
+def _split_concatenation(value: str) -> list[str]:
+    """`jpa # { and } # "more"` -> ['jpa', '{ and }', '"more"']: split on '#' outside braces and quotes."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
+    for ch in value:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current).strip())
+    return parts
+
+
+def _resolve_value(value: str, strings: dict[str, str], display: str, line: int, where: str,
+                   diags: list[Diagnostic]) -> str:
+    """A raw BibTeX value as text: enclosing braces or quotes removed, macros expanded, parts joined."""
+    if len(value) >= 2 and value[0] == "{" and value[-1] == "}" and _balanced(value[1:-1]):
+        return value[1:-1]  # the common case, and '#' inside braces is text
+    out = []
+    for part in _split_concatenation(value):
+        if len(part) >= 2 and (part[0], part[-1]) in (("{", "}"), ('"', '"')):
+            out.append(part[1:-1])
+        elif part.isdigit() or not part:
+            out.append(part)
+        elif part.lower() in strings:
+            out.append(strings[part.lower()])
+        elif part.lower() in MONTHS:
+            out.append(MONTHS[part.lower()].capitalize())
+        else:
+            known = difflib.get_close_matches(part.lower(), list(strings), n=1, cutoff=0.6)
+            diags.append(diagnostic(
+                "bib-undefined-macro", display, line, 1,
+                f"{where} uses the macro '{part}', which no @string defines",
+                (f"Did you mean '{known[0]}'? " if known else "")
+                + f"Define it with @string{{{part} = {{...}}}} before this entry, or write the text in braces: "
+                  f"{{{part}}}."))
+            out.append(part)
+    return "".join(out)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
 
 def _add_entry(bib: Bibliography, block: bibmodel.Entry, seen_folded: dict[str, BibEntry],
-               display: str, diags: list[Diagnostic], line: int, raw: bool = False) -> None:
+               display: str, diags: list[Diagnostic], line: int) -> None:
+    if not block.key.strip():
+        diags.append(_no_key(block, display, line))
+        return
     drift = line - ((block.start_line or 0) + 1)
     fields: dict[str, str] = {}
     field_lines: dict[str, int] = {}
+    bad_key = unsafe_character(block.key)
+    if bad_key:
+        diags.append(diagnostic("unsafe-character", display, line, 1, f"key '{block.key}' contains {bad_key}"))
     for f in block.fields:
         name = f.key.lower()
         if name in fields:
             continue
-        value = str(f.value)
-        if raw and len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
-            value = value[1:-1]  # blocks that failed parsing keep their enclosing braces
         field_lines[name] = (f.start_line if f.start_line is not None else block.start_line) + 1 + drift
+        where = f"field '{name}' of '{block.key}'"
+        value = _resolve_value(str(f.value), bib.strings, display, field_lines[name], where, diags)
         swallowed = _SWALLOWED.search(value)
         if swallowed:
             diags.append(diagnostic("bib-syntax", display, field_lines[name], 1,
                                     f"field '{name}' of '{block.key}' runs into field '{swallowed.group(1)}'; "
                                     "a comma is probably missing", "Add a comma at the end of the field."))
+        bad = unsafe_character(value)
+        if bad:
+            diags.append(diagnostic("unsafe-character", display, field_lines[name], 1, f"{where} contains {bad}"))
+        if "%" in value and name not in VERBATIM_FIELDS:
+            # LaTeX (and so every decoder) reads a bare '%' as the start of a comment and drops the rest
+            # of the value; BibTeX itself keeps it as text. Keep it as text everywhere: escape it.
+            value = _BARE_PERCENT.sub(r"\\%", value)
         fields[name] = value
     entry = BibEntry(block.key, block.entry_type.lower(), fields, line, field_lines)
-    folded = entry.key.lower()
+    folded = skeleton(entry.key)
     if folded in seen_folded:
         first = seen_folded[folded]
         if first.key == entry.key:
             return  # an exact duplicate is reported by bibtexparser's DuplicateBlockKeyBlock
-        diags.append(diagnostic("bib-duplicate-key", display, line, 1,
-                                f"key '{entry.key}' differs only in case from '{first.key}' (line {first.line})"))
+        lookalikes = confusables(first.key + entry.key)
+        if lookalikes:
+            diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+                                    f"key '{entry.key}' differs from '{first.key}' (line {first.line}) only by "
+                                    f"look-alike characters: {'; '.join(lookalikes)}",
+                                    "Retype the key in plain ASCII letters, or rename one of the entries."))
+        else:
+            diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+                                    f"key '{entry.key}' differs only in case from '{first.key}' (line {first.line})"))
         return
     seen_folded[folded] = entry
     bib.entries[entry.key] = entry
+
+
+# --- crossref and xdata ------------------------------------------------------------
+# Resolved as biber does (and as BibTeX does for plain fields): a child takes every field it lacks
+# from its crossref parent and its xdata entries in the same file. A book-like parent's title
+# becomes the child's booktitle. The resolved entry keeps no crossref/xdata field, so a single
+# entry exported from the site stands alone.
+
+_NEVER_INHERITED = frozenset({"ids", "crossref", "xref", "xdata", "entryset", "entrysubtype", "execute", "label",
+                              "options", "presort", "related", "relatedoptions", "relatedstring", "relatedtype",
+                              "shorthand", "shorthandintro", "sortkey"})
+_BOOKLIKE = frozenset({"book", "mvbook", "collection", "mvcollection", "proceedings", "mvproceedings",
+                       "reference", "mvreference"})
+_PARTS = frozenset({"inbook", "bookinbook", "suppbook", "incollection", "suppcollection", "inreference",
+                    "inproceedings"})
+_TITLE_AS = {"title": "booktitle", "subtitle": "booksubtitle", "titleaddon": "booktitleaddon"}
+
+
+def _resolve_crossrefs(bib: Bibliography, diags: list[Diagnostic]) -> None:
+    by_fold = {skeleton(k): e for k, e in bib.entries.items()}
+    done: dict[str, BibEntry] = {}
+
+    def parents_of(entry: BibEntry) -> list[tuple[str, str]]:
+        out = [("xdata", k.strip()) for k in entry.fields.get("xdata", "").split(",") if k.strip()]
+        if entry.fields.get("crossref", "").strip():
+            out.append(("crossref", entry.fields["crossref"].strip()))
+        return out
+
+    def resolve(entry: BibEntry, chain: tuple[str, ...]) -> BibEntry:
+        if entry.key in done:
+            return done[entry.key]
+        links = parents_of(entry)
+        if not links:
+            done[entry.key] = entry
+            return entry
+        fields = {k: v for k, v in entry.fields.items() if k not in ("crossref", "xdata")}
+        inherited: dict[str, str] = {}
+        for kind, key in links:
+            line = entry.field_lines.get(kind, entry.line)
+            parent = by_fold.get(skeleton(key))
+            if parent is None:
+                diags.append(diagnostic("bib-crossref-unresolved", bib.path, line, 1,
+                                        f"{kind} '{key}' of '{entry.key}' is not an entry in {bib.path}",
+                                        f"Add the entry '{key}' to {bib.path}, or remove the {kind} field and "
+                                        "give the fields in the entry itself."))
+                continue
+            if parent.key in chain or parent.key == entry.key:
+                loop = " -> ".join((*chain, entry.key, parent.key))
+                diags.append(diagnostic("bib-crossref-unresolved", bib.path, line, 1,
+                                        f"{kind} of '{entry.key}' makes a loop: {loop}",
+                                        "Remove the crossref or xdata field that points back."))
+                continue
+            parent = resolve(parent, (*chain, entry.key))
+            mapped = kind == "crossref" and parent.entry_type in _BOOKLIKE and entry.entry_type in _PARTS
+            # a parent's own booktitle (BibTeX's convention) wins over its title mapped to booktitle (biber's)
+            for name, value in sorted(parent.fields.items(), key=lambda kv: mapped and kv[0] in _TITLE_AS):
+                target = _TITLE_AS.get(name, name) if mapped else name
+                if name in _NEVER_INHERITED or target in fields:
+                    continue
+                fields[target] = value
+                inherited[target] = parent.key
+        result = replace(entry, fields=fields, inherited={**entry.inherited, **inherited},
+                         parents=tuple(k for _, k in links))
+        done[entry.key] = result
+        return result
+
+    for key in list(bib.entries):
+        bib.entries[key] = resolve(bib.entries[key], ())
 
 
 def _first_line(text: str) -> str:
@@ -397,6 +621,19 @@ class Loaded:
     corrections: str = ""  # evidence/CORRECTIONS.md (Markdown), published as a page; "" if absent
 
 
+def _outside(root: Path, path: Path, display: str) -> Diagnostic | None:
+    """A file reached through a symbolic link that leaves the project is refused, never read: its
+    text would be published, or its keys shown in diagnostics."""
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        inside = False
+    if inside:
+        return None
+    return diagnostic("file-outside-project", display, 1, 1,
+                      "file is a symbolic link to a place outside the project; it was not read")
+
+
 def load_project(root: Path) -> Loaded:
     diags: list[Diagnostic] = []
     records: dict[str, Document] = {}
@@ -416,6 +653,10 @@ def load_project(root: Path) -> Loaded:
                                         "record files end in '.yaml', not '.yml'",
                                         f"Rename the file to {path.stem}.yaml."))
                 continue
+            outside = _outside(root, path, display)
+            if outside:
+                diags.append(outside)
+                continue
             doc, found = load_yaml(path, display)
             diags.extend(found)
             if doc is not None:
@@ -429,12 +670,21 @@ def load_project(root: Path) -> Loaded:
                                     "Restore the file from the repository; the site needs it."))
             continue
         files += 1
+        outside = _outside(root, path, display)
+        if outside:
+            diags.append(outside)
+            continue
         doc, found = load_yaml(path, display)
         diags.extend(found)
         if doc is not None:
             meta[name] = doc
     bib_path = root / BIB_FILE
-    if bib_path.is_file():
+    bib_outside = _outside(root, bib_path, BIB_FILE) if bib_path.is_file() else None
+    if bib_outside is not None:
+        files += 1
+        bib = Bibliography(BIB_FILE)
+        diags.append(bib_outside)
+    elif bib_path.is_file():
         files += 1
         bib, found = load_bibliography(bib_path, BIB_FILE)
         diags.extend(found)

@@ -19,13 +19,15 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "bib"
 def make_project(dest: Path, overlay: Path | None = None) -> Path:
     """Copy the small valid fixture base to dest, then lay a case's files over it.
 
-    A case may list paths to delete from the base in a file named `_delete`.
+    A case may list paths to delete from the base in a file named `_delete`, and symbolic links
+    to make in `_symlink` ("link target" per line, the target relative to the project and written
+    with a line of YAML if it does not exist), since git cannot hold a link that leaves the project.
     """
     shutil.copytree(BASE, dest)
     if overlay is not None:
         for src in sorted(overlay.rglob("*")):
             rel = src.relative_to(overlay)
-            if rel.name in ("expected.txt", "_delete", "args"):
+            if rel.name in ("expected.txt", "_delete", "_symlink", "args"):
                 continue
             target = dest / rel
             if src.is_dir():
@@ -39,6 +41,14 @@ def make_project(dest: Path, overlay: Path | None = None) -> Path:
         if deletions.is_file():
             for line in deletions.read_text().split():
                 (dest / line).unlink()
+        links = overlay / "_symlink"
+        if links.is_file():
+            for line in links.read_text().splitlines():
+                link, target = line.split()
+                outside = (dest / target).resolve()
+                if not outside.exists():
+                    outside.write_text("secret: text from outside the project\n", encoding="utf-8")
+                (dest / link).symlink_to(outside)
     return dest
 
 

@@ -36,8 +36,24 @@ def test_any_unicode_text_loads_without_exception(text: str) -> None:
     parse_yaml(text, "x.yaml")
 
 
-BIB_PIECES = st.sampled_from(list("{}(),=\"#%\n abc123:-é") + ["@article", "@string", "@comment", "@book(",
-                                                                  "author = ", "title = {", "}\n"])
+# integers of any length, anywhere a scalar can stand (int() refuses more than 4,300 digits)
+LONG_INT = st.integers(min_value=1, max_value=9000).map(lambda n: "-" * (n % 2) + "8" * n)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.text(alphabet=YAML_ALPHABET, max_size=20), LONG_INT), max_size=6))
+def test_any_text_with_long_integers_loads_to_data_or_located_diagnostics(parts: list[str]) -> None:
+    text = "".join(f"k{i}: {part}\n" for i, part in enumerate(parts))
+    doc, diags = parse_yaml(text, "x.yaml")
+    assert doc is not None or diags
+    for d in diags:
+        assert d.line >= 1 and d.column >= 1
+
+
+BIB_PIECES = st.sampled_from(list("{}(),=\"#%\n\r abc123:-é~\\") + [
+    "@article", "@string", "@comment", "@book(", "author = ", "title = {", "}\n", "@article{,", "@string{m = {x}}",
+    "crossref = {a}", "xdata = {a, b}", " # m # ", "journal = undefined,", "\u200b", "\u202e", "\x00", "\u212a",
+    "50% in {UK}", "--"])
 
 
 @SETTINGS
@@ -45,7 +61,7 @@ BIB_PIECES = st.sampled_from(list("{}(),=\"#%\n abc123:-é") + ["@article", "@st
 def test_any_bibtex_loads_to_entries_or_located_diagnostics(text: str) -> None:
     bib, diags = parse_bibliography(text, "r.bib")
     for d in diags:
-        assert d.line >= 1 and d.code.startswith("bib-")
+        assert d.line >= 1 and d.code.startswith(("bib-", "unsafe-character"))
 
 
 JSONISH = st.recursive(
@@ -53,15 +69,17 @@ JSONISH = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=20,
 )
-FIELDS = st.sampled_from(["summary", "logics", "sectors", "countries", "barriers", "basis", "findings", "study_type",
-                          "enablers", "locator", "claim", "sumary"])
+FIELDS = st.sampled_from(["summary", "logics", "sectors", "countries", "barriers", "basis", "claims", "study_type",
+                          "enablers", "locator", "claim", "sumary", "sources", "kind", "appraisal", "url"])
 
 
 @settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(FIELDS, JSONISH, max_size=8))
 @example({"countries": True})  # found by hypothesis: a scalar where the tradition check expected a list
-@example({"findings": [{"countries": 1, "logics": "x"}], "countries": "GB"})
+@example({"claims": [{"countries": 1, "logics": "x"}], "countries": "GB"})
+@example({"claims": [{"kind": "argument", "appraisal": 1}, {"kind": "finding"}], "study_type": "review",
+          "sources": [{"url": 5}, "x"]})
 def test_any_record_shape_is_checked_without_exception(tmp_path_factory: pytest.TempPathFactory,
                                                        record: dict[str, object]) -> None:
     import json
