@@ -15,9 +15,9 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import MutableMapping
 import subprocess
 import tempfile
+from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -273,7 +273,7 @@ def format_all(items: list[dict[str, Any]], styles: list[str],
         with tempfile.TemporaryDirectory(prefix="atlas-csl-") as tmp, \
                 ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 2))) as pool:
             done = pool.map(lambda call: _run_pandoc([item for _, item in call[1]], call[0], Path(tmp)), calls)
-            for (style, chunk), by_id in zip(calls, done, strict=True):
+            for (_, chunk), by_id in zip(calls, done, strict=True):
                 for k, item in chunk:
                     cache[k] = by_id[str(item["id"])]
     out: dict[str, dict[str, str]] = {style: {} for style in styles}
