@@ -301,7 +301,38 @@ straight double quotes so that pandoc nests it and moves the punctuation itself.
 """
 
 
-def report(cases: list[Case], results: dict[str, dict[str, tuple[bool, str]]]) -> str:
+def speed(n: int = 3000) -> list[str]:
+    """Seconds to format n APA references built from the atlas's own entries (fresh ids, no cache)."""
+    import time
+
+    sys.path.insert(0, str(ROOT))
+    from generator import csl
+    from generator.load import load_bibliography
+
+    bib, _ = load_bibliography(ROOT / "references.bib", "references.bib")
+    base = [csl.csl_item(e) for e in bib.entries.values()]
+    items = [{**base[i % len(base)], "id": f"item{i}"} for i in range(n)]
+    lines = [f"Speed: {n:,} APA references built from the atlas's entries, no cache, wall seconds.", ""]
+    started = time.perf_counter()
+    csl.format_all(items, ["apa"], {})
+    lines.append(f"- pandoc, {csl.CHUNK} items a call, two calls at a time (as the generator runs it): "
+                 f"{time.perf_counter() - started:.1f} s")
+    try:
+        from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+        from citeproc.source.json import CiteProcJSON
+    except ImportError:
+        return lines
+    style = CitationStylesStyle(str(csl.CSL_DIR / "apa.csl"), validate=False)
+    started = time.perf_counter()
+    for item in items:  # one at a time, as the atlas used it (each reference stands alone)
+        bib_ = CitationStylesBibliography(style, CiteProcJSON([item]), formatter.html)
+        bib_.register(Citation([CitationItem(item["id"])]))
+        bib_.bibliography()
+    lines.append(f"- citeproc-py, one process, one reference at a time: {time.perf_counter() - started:.1f} s")
+    return lines
+
+
+def report(cases: list[Case], results: dict[str, dict[str, tuple[bool, str]]], timing: list[str]) -> str:
     groups = collections.Counter(c.group for c in cases)
     names = list(results)
     lines = ["# CSL processor test suite, bibliography mode", "",
@@ -319,7 +350,7 @@ def report(cases: list[Case], results: dict[str, dict[str, tuple[bool, str]]]) -
         lines.append(f"| {group} | {groups[group]} | " + " | ".join(map(str, row)) + " |")
     totals = [sum(ok for ok, _ in results[n].values()) for n in names]
     lines.append(f"| **all** | **{len(cases)}** | " + " | ".join(f"**{t}**" for t in totals) + " |")
-    lines += ["", REASON]
+    lines += ["", *timing, "", REASON]
     for n in names:
         failed = sorted(c for c, (ok, _) in results[n].items() if not ok)
         lines += [f"### Failed by {n} ({len(failed)})", "", ", ".join(f"`{f}`" for f in failed) or "none", ""]
@@ -344,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             for c, (ok, why) in sorted(res.items()):
                 if not ok:
                     print(f"[{n}] {c}\n  {why}")
-    text = report(cases, results)
+    text = report(cases, results, [] if args.only else speed())
     print(text)
     if not args.only:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
