@@ -3,7 +3,8 @@
 - APA: every title in sentence case, printed as stored (proper nouns kept);
 - Chicago: every article, chapter and book title in title case; no period or comma after a
   closing quotation mark (American punctuation);
-- Harvard (Cite Them Right): single quotation marks, punctuation outside them.
+- Harvard (Cite Them Right): single quotation marks, punctuation outside them, no serial comma
+  in lists of names.
 Exemptions are listed with their reason.
 """
 
@@ -105,3 +106,4 @@ def test_harvard_uses_single_quotation_marks_with_punctuation_outside(base: tupl
             assert re.search(r"\(\d{4}\) ‘[^‘’]*(?:“[^”]*”[^‘’]*)?’,", reference), reference
         assert not re.search(r"[.,]’", reference), reference  # British: punctuation outside the quotes
         assert "“" not in reference.replace("“Choice about voice”", ""), reference  # only nested quotes are double
+        assert not re.search(r"\b[A-Z]\. [\w’-]+, and [A-Z]\.", reference), reference  # no serial comma in names
