@@ -210,10 +210,9 @@ _NOCITE = "---\nnocite: |\n  @*\n---\n"
 _ENTRY = re.compile(r'<div id="ref-([^"]+)" class="csl-entry"[^>]*>\n?(.*?)\n?</div>\n(?=<div id="ref-|</div>)', re.S)
 
 
-def _run_pandoc(items: list[dict[str, Any]], style: str, tmp: Path) -> dict[str, str]:
-    """One pandoc call: id -> the entry's HTML."""
-    stem = f"{style}-{items[0]['id']}"
-    csl_path, json_path = tmp / f"{stem}.csl", tmp / f"{stem}.json"
+def _run_pandoc(items: list[dict[str, Any]], style: str, stem: Path) -> dict[str, str]:
+    """One pandoc call, its files named stem.csl and stem.json: id -> the entry's HTML."""
+    csl_path, json_path = stem.with_suffix(".csl"), stem.with_suffix(".json")
     csl_path.write_text(_standalone(style), encoding="utf-8")
     json_path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
     cmd = [pandoc_binary(), "--from", "markdown", "--to", "html", "--citeproc", "--wrap=none",
@@ -221,7 +220,11 @@ def _run_pandoc(items: list[dict[str, Any]], style: str, tmp: Path) -> dict[str,
     proc = subprocess.run(cmd, input=_NOCITE, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"pandoc failed on {style}: {proc.stderr.strip()[:500]}")
-    return {m.group(1): m.group(2).strip() for m in _ENTRY.finditer(proc.stdout)}
+    out = {m.group(1): m.group(2).strip() for m in _ENTRY.finditer(proc.stdout)}
+    lost = [str(i["id"]) for i in items if str(i["id"]) not in out]
+    if lost:
+        raise RuntimeError(f"pandoc printed no {style} reference for {', '.join(lost[:5])}")
+    return out
 
 
 def format_html(items: list[dict[str, Any]], style: str = "apa") -> list[str]:
@@ -231,7 +234,7 @@ def format_html(items: list[dict[str, Any]], style: str = "apa") -> list[str]:
     out: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="atlas-csl-") as tmp:
         for start in range(0, len(items), CHUNK):
-            out.update(_run_pandoc(items[start:start + CHUNK], style, Path(tmp)))
+            out.update(_run_pandoc(items[start:start + CHUNK], style, Path(tmp) / f"call{start}"))
     return [out[str(item["id"])] for item in items]
 
 
@@ -272,7 +275,8 @@ def format_all(items: list[dict[str, Any]], styles: list[str],
     if calls:
         with tempfile.TemporaryDirectory(prefix="atlas-csl-") as tmp, \
                 ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 2))) as pool:
-            done = pool.map(lambda call: _run_pandoc([item for _, item in call[1]], call[0], Path(tmp)), calls)
+            done = pool.map(lambda n: _run_pandoc([item for _, item in calls[n][1]], calls[n][0], Path(tmp) / f"call{n}"),
+                            range(len(calls)))
             for (_, chunk), by_id in zip(calls, done, strict=True):
                 for k, item in chunk:
                     cache[k] = by_id[str(item["id"])]
