@@ -190,3 +190,37 @@ def test_version_in_the_footer(built_site: Path) -> None:
 def test_every_study_in_the_changes_page(built_site: Path) -> None:
     page = (built_site / "changes/index.html").read_text(encoding="utf-8")
     assert len(set(re.findall(r'href="../studies/([a-z0-9]+)/"', page))) == 38
+
+
+def locale_terms(lang: str) -> dict[str, str]:
+    """Quotation marks, the editors' short label and punctuation-in-quote of a shipped CSL locale."""
+    import xml.etree.ElementTree as ET
+
+    from generator.csl import CSL_DIR
+
+    ns = {"c": "http://purl.org/net/xbiblio/csl"}
+    root = ET.parse(CSL_DIR / "locales" / f"locales-{lang}.xml").getroot()
+    terms = {t.get("name"): (t.text or "") for t in root.iterfind(".//c:term", ns) if t.get("form") is None}
+    editor = root.find(".//c:term[@name='editor'][@form='short']/c:multiple", ns)
+    options = root.find("c:style-options", ns)
+    assert editor is not None and options is not None
+    return {"open": terms["open-quote"], "close": terms["close-quote"], "eds": editor.text or "",
+            "inside": options.get("punctuation-in-quote", "false")}
+
+
+def test_each_style_prints_in_its_shipped_locale() -> None:
+    """The shipped locale files are the reference: quotation marks, punctuation and labels as they say."""
+    from generator.csl import LOCALES
+
+    bib, _ = load_bibliography(FIXTURES / "references" / "refs.bib", "refs.bib")
+    chapter = csl_item(bib.entries["thornton2008"])
+    for style, lang in LOCALES.items():
+        terms = locale_terms(lang)
+        text = re.sub(r"</?span[^>]*>", "", format_html([chapter], style)[0])
+        if style == "apa":
+            continue  # APA prints chapter titles without quotation marks
+        title = "Institutional Logics" if style.startswith("chicago") else "Institutional logics"
+        quoted = (f"{terms['open']}{title}.{terms['close']}" if terms["inside"] == "true"
+                  else f"{terms['open']}{title}{terms['close']},")
+        assert quoted in text, (style, text)
+    assert locale_terms("en-GB")["eds"] == "eds" and "(eds)" in format_html([chapter], "harvard-cite-them-right")[0]
