@@ -4,14 +4,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Re-install when the dependency list changes.
 STAMP      := $(VENV)/.installed
+CITE_STAMP := $(VENV)/.installed-cite
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install site serve test check fmt lint bench clean golden
+.PHONY: install site serve test check fmt lint bench bench-csl clean golden
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+# pandoc (for formatted references) only where pages are built: never for `evidence check`.
+$(CITE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[cite]'
 	@touch $@
 
 $(TEST_STAMP): $(STAMP) pyproject.toml
@@ -22,11 +28,11 @@ $(TEST_STAMP): $(STAMP) pyproject.toml
 install: $(STAMP)
 
 ## site: check the evidence base and build the site into site/
-site: $(STAMP)
+site: $(CITE_STAMP)
 	$(BIN)/evidence build
 
 ## serve: preview the site at http://127.0.0.1:8000, rebuilding on changes
-serve: $(STAMP)
+serve: $(CITE_STAMP)
 	$(BIN)/evidence serve
 
 ## check: check the evidence base only
@@ -55,5 +61,11 @@ clean:
 	rm -rf site build .pytest_cache
 
 ## bench: speed, memory and size at 1,000 and 10,000 studies (slow; writes bench/results/DATE.md)
-bench: $(STAMP)
+bench: $(CITE_STAMP)
 	$(BIN)/python bench/bench.py
+
+## bench-csl: the CSL processor test suite against citeproc-py, pandoc (and citeproc-js when npm can install it)
+bench-csl: $(CITE_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	-@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix bench/.npm citeproc@2.4.63
+	$(BIN)/python bench/csl_suite.py

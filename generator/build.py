@@ -72,7 +72,7 @@ CACHE = Path("build/cache/citations.json")
 
 
 def _load_cache(root: Path) -> dict[str, str]:
-    """Formatted references from earlier builds (citeproc-py is slow); a damaged cache is ignored."""
+    """Formatted references from earlier builds (each costs a share of a pandoc call); a damaged cache is ignored."""
     try:
         data = json.loads((root / CACHE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -557,6 +557,38 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
                     "Write the bare DOI, e.g. doi = {10.1111/j.1540-6210.2007.00773.x}.")
             diags.append(diagnostic("bib-doi-malformed", bib.path, entry.field_lines.get("doi", entry.line), 1,
                                     f"'{doi}' in '{entry.key}' is not a bare DOI", hint))
+        _check_title_case(bib, entry.key, entry.fields, entry.field_lines, entry.line, diags)
+
+
+# Words that stay lower case in a title-cased title, so they say nothing about the case convention.
+_MINOR_WORDS = frozenset("a an and as at but by down for from in into nor of off on onto or over per so than the "
+                         "till to up upon via vs with yet".split())
+_SUBTITLE = re.compile(r"(?:[:?!.]|—|--)\s+")
+
+
+def title_case_counts(title: str) -> tuple[int, int]:
+    """(capitalised, counted) words of a BibTeX title, not counting the first word of the title and of
+    each subtitle, minor words, and anything in braces (protected on purpose)."""
+    unbraced = re.sub(r"\{[^{}]*\}", " ", re.sub(r"\{[^{}]*\}", " ", title))  # two levels of nesting
+    counted = capitalised = 0
+    for part in _SUBTITLE.split(unbraced):
+        words = re.findall(r"[^\W\d_][\w'’-]*", part)
+        for word in words[1:]:
+            if word.lower() in _MINOR_WORDS:
+                continue
+            counted += 1
+            capitalised += word[0].isupper()
+    return capitalised, counted
+
+
+def _check_title_case(bib: Bibliography, entry_key: str, fields: dict[str, str], lines: dict[str, int],
+                      default_line: int, diags: list[Diagnostic]) -> None:
+    for name in ("title", "booktitle"):
+        capitalised, counted = title_case_counts(fields.get(name, ""))
+        if counted >= 2 and capitalised * 2 > counted:
+            diags.append(diagnostic("bib-title-case", bib.path, lines.get(name, default_line), 1,
+                                    f"the {name} of '{entry_key}' looks title-cased "
+                                    f"({capitalised} of {counted} words capitalised)"))
 
 
 def _check_unused(loaded: Loaded, codebook: Codebook, diags: list[Diagnostic]) -> None:

@@ -1,8 +1,11 @@
-"""BibTeX entries as CSL-JSON, and formatted references through citeproc-py.
+"""BibTeX entries as CSL-JSON, and formatted references through pandoc's citeproc.
 
-The CSL-JSON is built here from the BibTeX fields rather than by citeproc-py's own
-BibTeX reader, which turns book chapters into journal articles. LaTeX is decoded
-only in the fields that are shown (decoding everything is ~20x slower).
+The CSL-JSON is built here from the BibTeX fields, and it is the only input of the
+formatter: pandoc reads it as a `--bibliography` file (not as YAML `references:`, which
+pandoc would read as Markdown). LaTeX is decoded only in the fields that are shown
+(decoding everything is ~20x slower); braces that protect case in a title become
+`nocase` spans, which CSL processors leave alone when they title-case.
+Why pandoc: bench/results/csl-test-suite.md.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import hashlib
 import json
 import os
 import re
+import subprocess
+import tempfile
 from collections.abc import MutableMapping
-from concurrent.futures import ProcessPoolExecutor
-from html import escape
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,10 @@ from .load import BibEntry
 CSL_DIR = Path(__file__).parent / "csl"
 STYLES = {"apa": "APA 7", "chicago-author-date-17th-edition": "Chicago author-date",
           "harvard-cite-them-right": "Harvard"}
+# Each style in its own locale: Cite Them Right is British (single quotes, punctuation outside
+# them) but its CSL file names no default-locale, so processors would print it in en-US.
+LOCALES = {"apa": "en-US", "chicago-author-date-17th-edition": "en-US", "harvard-cite-them-right": "en-GB"}
+CHUNK = 250  # items per pandoc call: one call over thousands of items slows down more than linearly
 
 CSL_TYPES = {
     "article": "article-journal",
@@ -52,6 +60,61 @@ def decode(value: str) -> str:
         except Exception:  # pylatexenc is lenient, but never let a bad field stop a build
             value = value.replace("{", "").replace("}", "")
     return " ".join(value.split())
+
+
+def _decode_part(value: str) -> str:
+    """decode() of a piece of a field, keeping one space at either edge where there was one."""
+    text = decode(value)
+    lead = " " if value[:1].isspace() else ""
+    trail = " " if value[-1:].isspace() and value.strip() else ""
+    return lead + text + trail
+
+
+def _group_end(value: str, start: int) -> int:
+    """Index just past the brace group that opens at value[start]."""
+    depth, i = 0, start
+    while i < len(value):
+        if value[i] == "\\":
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(value[i], 0)
+        i += 1
+        if depth == 0:
+            break
+    return i
+
+
+def rich(value: str) -> str:
+    """A BibTeX title as CSL-JSON rich text: `{France}` keeps its case as <span class="nocase">France</span>.
+
+    A brace group that is a LaTeX accent (`{\\"u}`) or a command's argument (`\\emph{x}`) is
+    only decoded. The text is not HTML-escaped: CSL processors read `&` and unknown tags literally.
+    """
+    out: list[str] = []
+    plain = ""
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\":
+            plain += value[i:i + 2]
+            i += 2
+            continue
+        if ch != "{":
+            plain += ch
+            i += 1
+            continue
+        end = _group_end(value, i)
+        group = value[i:end]
+        if re.search(r"\\(?:[A-Za-z]+\s*|[^A-Za-z\s])$", plain) or group[1:2] == "\\":
+            plain += group
+        else:
+            out.append(_decode_part(plain))
+            plain = ""
+            inner = decode(group[1:-1] if group.endswith("}") else group[1:])
+            out.append(f'<span class="nocase">{inner}</span>' if inner else "")
+        i = end
+    out.append(_decode_part(plain))
+    return " ".join("".join(out).split())
 
 
 def persons(value: str) -> list[dict[str, str]]:
@@ -88,6 +151,14 @@ def display_name(person: dict[str, str]) -> str:
     return " ".join(filter(None, (person.get("given"), family_name(person))))
 
 
+RICH = ("title", "container-title")  # the variables that styles change the case of
+
+
+def plain_text(rich_text: str) -> str:
+    """A rich-text CSL variable as plain text (the title as stored, without case protection)."""
+    return re.sub(r'<span class="nocase">(.*?)</span>', r"\1", rich_text)
+
+
 def csl_item(entry: BibEntry) -> dict[str, Any]:
     f = entry.fields
     item: dict[str, Any] = {"id": entry.key, "type": CSL_TYPES.get(entry.entry_type, "document")}
@@ -102,7 +173,7 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
     }
     for bib_name, csl_name in simple.items():
         if f.get(bib_name) and csl_name not in item:
-            item[csl_name] = decode(f[bib_name])
+            item[csl_name] = rich(f[bib_name]) if csl_name in RICH else decode(f[bib_name])
     if f.get("pages"):
         item["page"] = re.sub(r"\s*-+\s*", "-", f["pages"].strip())
     if f.get("doi"):
@@ -113,108 +184,103 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
     return item
 
 
-def _escaped(value: Any) -> Any:
-    """citeproc-py's HTML formatter does not escape variables: escape them before."""
-    if isinstance(value, str):
-        return escape(value, quote=False)
-    if isinstance(value, list):
-        return [_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {k: (v if k in ("id", "type") else _escaped(v)) for k, v in value.items()}
-    return value
+def _standalone(style: str) -> str:
+    """The style's XML for references printed one by one.
+
+    The atlas prints every reference on its own (a study page, a reading list of any subset),
+    and formats them in chunks that depend on the cache, so nothing may depend on the other
+    items of a call: no year suffixes (2018a) and no 3-em dash for a repeated author.
+    """
+    xml = (CSL_DIR / f"{style}.csl").read_text(encoding="utf-8")
+    xml = re.sub(r'\s(?:disambiguate-add-year-suffix|subsequent-author-substitute)="[^"]*"', "", xml)
+    return xml
 
 
-@functools.lru_cache(maxsize=8)
-def _style(name: str) -> Any:
-    from citeproc import CitationStylesStyle
+def pandoc_binary() -> str:
+    """The pandoc of the `pypandoc-binary` wheel (the `cite` extra); `evidence check` never needs it."""
+    try:
+        import pypandoc
+    except ImportError as exc:
+        raise RuntimeError("formatting references needs pandoc: install the 'cite' extra "
+                           "(pip install -e '.[cite]', which `make site` does)") from exc
+    return str(pypandoc.get_pandoc_path())
 
-    return CitationStylesStyle(str(CSL_DIR / f"{name}.csl"), validate=False)
+
+_NOCITE = "---\nnocite: |\n  @*\n---\n"
+_ENTRY = re.compile(r'<div id="ref-([^"]+)" class="csl-entry"[^>]*>\n?(.*?)\n?</div>\n(?=<div id="ref-|</div>)', re.S)
 
 
-def format_html(items: list[dict[str, Any]], style: str = "apa") -> list[str]:
-    """Formatted bibliography entries as safe HTML, in the order given."""
-    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
-    from citeproc.source.json import CiteProcJSON
-
-    if not items:
-        return []
-    edited = {i["id"]: len(i["editor"]) for i in items
-              if i["type"] == "book" and i.get("editor") and not i.get("author")}
-    # citeproc-py does not suppress a substituted editor, so an edited book would list its
-    # editors twice: format the editors as the creators and add the style's label ourselves
-    items = [({**{k: v for k, v in i.items() if k != "editor"}, "author": i["editor"]} if i["id"] in edited else i)
-             for i in items]
-    source = CiteProcJSON([_escaped(i) for i in items])
-    bib = CitationStylesBibliography(_style(style), source, formatter.html)
-    for item in items:
-        bib.register(Citation([CitationItem(item["id"])]))
-    # citeproc sorts by the style's rules; return them in the caller's order
-    by_key = {str(k): str(v) for k, v in zip(bib.keys, bib.bibliography(), strict=True)}
-    out = []
-    for item in items:
-        html = by_key[item["id"]]
-        if item["id"] in edited:
-            html = _editor_label(html, style, edited[item["id"]] > 1, item)
-        if style == "apa":  # APA 7 capitalises the editor label; citeproc-py leaves the locale's lower case
-            html = html.replace(" (eds.),", " (Eds.),").replace(" (ed.),", " (Ed.),")
-        out.append(_link_doi(html))
+def _run_pandoc(items: list[dict[str, Any]], style: str, stem: Path) -> dict[str, str]:
+    """One pandoc call, its files named stem.csl and stem.json: id -> the entry's HTML."""
+    csl_path, json_path = stem.with_suffix(".csl"), stem.with_suffix(".json")
+    csl_path.write_text(_standalone(style), encoding="utf-8")
+    json_path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    cmd = [pandoc_binary(), "--from", "markdown", "--to", "html", "--citeproc", "--wrap=none",
+           "--csl", str(csl_path), "--bibliography", str(json_path), "--metadata", f"lang={LOCALES[style]}"]
+    proc = subprocess.run(cmd, input=_NOCITE, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pandoc failed on {style}: {proc.stderr.strip()[:500]}")
+    out = {m.group(1): m.group(2).strip() for m in _ENTRY.finditer(proc.stdout)}
+    lost = [str(i["id"]) for i in items if str(i["id"]) not in out]
+    if lost:
+        raise RuntimeError(f"pandoc printed no {style} reference for {', '.join(lost[:5])}")
     return out
 
 
-def _editor_label(html: str, style: str, plural: bool, item: dict[str, Any]) -> str:
-    year = str(item["issued"]["date-parts"][0][0]) if item.get("issued") else "n.d."
-    if style == "apa":
-        return html.replace(f" ({year})", f" ({'Eds.' if plural else 'Ed.'}). ({year})", 1)
-    if style.startswith("chicago"):
-        return html.replace(f". {year}.", f", {'eds' if plural else 'ed'}. {year}.", 1)
-    return html.replace(f" ({year})", f" ({'eds.' if plural else 'ed.'}) ({year})", 1)
+def format_html(items: list[dict[str, Any]], style: str = "apa") -> list[str]:
+    """Formatted bibliography entries as safe HTML (pandoc escapes the text), in the order given."""
+    if not items:
+        return []
+    out: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="atlas-csl-") as tmp:
+        for start in range(0, len(items), CHUNK):
+            out.update(_run_pandoc(items[start:start + CHUNK], style, Path(tmp) / f"call{start}"))
+    return [out[str(item["id"])] for item in items]
+
+
+@functools.lru_cache(maxsize=1)
+def _pandoc_version() -> str:
+    proc = subprocess.run([pandoc_binary(), "--version"], capture_output=True, text=True, check=True, timeout=60)
+    return proc.stdout.split("\n", 1)[0]
 
 
 @functools.lru_cache(maxsize=8)
 def _style_digest(style: str) -> str:
-    import citeproc
-
-    data = (CSL_DIR / f"{style}.csl").read_bytes() + str(getattr(citeproc, "__version__", "")).encode()
+    data = _standalone(style).encode() + LOCALES[style].encode() + _pandoc_version().encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 
 def cache_key(style: str, item: dict[str, Any]) -> str:
-    """A formatted reference depends only on the style file, citeproc-py's version and the item."""
+    """A formatted reference depends only on the style file, its locale, pandoc's version and the item."""
     payload = json.dumps(item, sort_keys=True, ensure_ascii=False).encode()
     return f"{style}:{_style_digest(style)}:{hashlib.sha256(payload).hexdigest()}"
 
 
-def _format_one(job: tuple[str, dict[str, Any]]) -> str:
-    style, item = job
-    return format_html([item], style)[0]
-
-
 def format_all(items: list[dict[str, Any]], styles: list[str],
                cache: MutableMapping[str, str]) -> dict[str, dict[str, str]]:
-    """style -> id -> formatted reference, each formatted on its own (citeproc-py takes ~10 ms a reference).
+    """style -> id -> formatted reference.
 
-    Results are looked up in, and added to, `cache`; the misses of a large base are formatted on all
-    cores. The output does not depend on the cache or on the number of processes.
+    Results are looked up in, and added to, `cache`; the misses are formatted by pandoc in
+    chunks of CHUNK items, two calls at a time. Each reference is formatted as if alone (see
+    _standalone), so the output depends neither on the cache nor on how the items were chunked.
     """
     jobs = [(style, item) for style in styles for item in items]
     keys = [cache_key(style, item) for style, item in jobs]
-    missing = [(k, job) for k, job in zip(keys, jobs, strict=True) if k not in cache]
-    if missing:
-        todo = [job for _, job in missing]
-        workers = min(os.cpu_count() or 1, 8)
-        if len(todo) >= 200 and workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                done = list(pool.map(_format_one, todo, chunksize=64))
-        else:
-            done = [_format_one(job) for job in todo]
-        for (k, _), html_text in zip(missing, done, strict=True):
-            cache[k] = html_text
+    missing: dict[str, dict[str, dict[str, Any]]] = {style: {} for style in styles}
+    for (style, item), k in zip(jobs, keys, strict=True):
+        if k not in cache:
+            missing[style][k] = item
+    calls = [(style, list(todo.items())[start:start + CHUNK])
+             for style, todo in missing.items() for start in range(0, len(todo), CHUNK)]
+    if calls:
+        with tempfile.TemporaryDirectory(prefix="atlas-csl-") as tmp, \
+                ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 2))) as pool:
+            done = pool.map(lambda n: _run_pandoc([item for _, item in calls[n][1]], calls[n][0], Path(tmp) / f"call{n}"),
+                            range(len(calls)))
+            for (_, chunk), by_id in zip(calls, done, strict=True):
+                for k, item in chunk:
+                    cache[k] = by_id[str(item["id"])]
     out: dict[str, dict[str, str]] = {style: {} for style in styles}
     for (style, item), k in zip(jobs, keys, strict=True):
         out[style][item["id"]] = cache[k]
     return out
-
-
-def _link_doi(html: str) -> str:
-    return re.sub(r"(https://doi\.org/[^\s<]+?)(\.?)$",
-                  lambda m: f'<a href="{m.group(1).replace(chr(34), "&quot;")}">{m.group(1)}</a>{m.group(2)}', html)

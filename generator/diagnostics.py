@@ -227,6 +227,13 @@ CODES: dict[str, Code] = {
              "A DOI starts with '10.', a registrant number, '/' and a suffix, with no "
              "spaces. The doi field holds the bare DOI, not a URL.",
              "Write e.g. doi = {10.1111/j.1540-6210.2007.00773.x}."),
+        Code("bib-title-case", _W, "Title looks title-cased",
+             "Titles are stored in sentence case, the convention of Zotero and of the CSL styles: "
+             "APA and Harvard print a title as it is stored, and Chicago title-cases it itself. A "
+             "title with most of its words capitalised would print wrongly in APA and Harvard.",
+             "Write the title in sentence case: capitalise only the first word and protect, with braces, "
+             "what must keep its capitals: proper nouns, acronyms and the first word after a colon, "
+             "e.g. title = {Co-{production} in {France}: {A} review of {NPM}}."),
         Code("bib-unused", _W, "BibTeX entry is not used",
              "No record and no codebook term cites this entry, so it does not appear on the "
              "site.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .csl import family_name
+from .csl import family_name, plain_text
 from .model import Study
 
 RIS_TYPES = {"article-journal": "JOUR", "book": "BOOK", "chapter": "CHAP", "report": "RPRT",
@@ -33,9 +33,9 @@ def ris_of(study: Study) -> str:
     lines = [("TY", RIS_TYPES.get(item["type"], "GEN"))]
     lines += [("AU", person_name(p)) for p in item.get("author", [])]
     lines += [("A2" if item["type"] == "chapter" else "ED", person_name(p)) for p in item.get("editor", [])]
-    lines.append(("TI", item.get("title", "")))
+    lines.append(("TI", plain_text(item.get("title", ""))))
     if item.get("container-title"):
-        lines.append(("T2" if item["type"] != "article-journal" else "JO", item["container-title"]))
+        lines.append(("T2" if item["type"] != "article-journal" else "JO", plain_text(item["container-title"])))
     if item.get("issued"):
         lines.append(("PY", str(item["issued"]["date-parts"][0][0])))
     for csl_name, tag in (("volume", "VL"), ("issue", "IS"), ("edition", "ET"), ("publisher", "PB"),

@@ -16,7 +16,7 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
-from .csl import STYLES, family_name, format_all
+from .csl import STYLES, family_name, format_all, plain_text
 from .exports import bibtex_of, person_name, ris_of
 from .model import DIMENSIONS, Model, Study
 from .schema import CLAIM_LIST_FIELDS
@@ -66,13 +66,13 @@ def highwire_tags(study: Study, pdf_url: str | None = None) -> list[tuple[str, s
 
 def _highwire_tags(study: Study) -> list[tuple[str, str]]:
     item = study.csl
-    tags = [("citation_title", item.get("title", study.title))]
+    tags = [("citation_title", study.title)]  # the title as stored, without case protection
     tags += [("citation_author", person_name(p)) for p in item.get("author", [])]
     if item["type"] == "book" and not item.get("author"):
         tags += [("citation_author", person_name(p)) for p in item.get("editor", [])]
     if item.get("issued"):
         tags.append(("citation_publication_date", str(item["issued"]["date-parts"][0][0])))
-    container = item.get("container-title")
+    container = plain_text(item.get("container-title", ""))
     if item["type"] == "article-journal" and container:
         tags.append(("citation_journal_title", container))
     elif item["type"] == "chapter" and container:
@@ -105,17 +105,18 @@ def json_ld(study: Study) -> str:
         return {"@type": "Person", "familyName": family_name(p), "givenName": p.get("given", "")}
 
     data: dict[str, Any] = {"@context": "https://schema.org", "@type": SCHEMA_TYPES.get(item["type"], "CreativeWork"),
-                            "name": item.get("title", study.title)}
+                            "name": study.title}
     creators = item.get("author") or item.get("editor") or []
     data["author" if item.get("author") else "editor"] = [person(p) for p in creators]
     if item.get("issued"):
         data["datePublished"] = str(item["issued"]["date-parts"][0][0])
     if item.get("container-title"):
+        container = plain_text(item["container-title"])
         kind = "Periodical" if item["type"] == "article-journal" else "Book"
-        data["isPartOf"] = {"@type": kind, "name": item["container-title"]}
+        data["isPartOf"] = {"@type": kind, "name": container}
         if item["type"] == "article-journal" and item.get("volume"):
             data["isPartOf"] = {"@type": "PublicationVolume", "volumeNumber": item["volume"],
-                                "isPartOf": {"@type": "Periodical", "name": item["container-title"]}}
+                                "isPartOf": {"@type": "Periodical", "name": container}}
     if item.get("page"):
         data["pagination"] = item["page"]
     if item.get("publisher"):

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from .codebook import Codebook
-from .csl import csl_item, format_html
+from .csl import csl_item, family_name, format_html, plain_text
 from .load import STUDIES_DIR, BibEntry
 from .schema import REQUIRED_FIELDS, TEXT_FIELDS
 
@@ -28,6 +28,18 @@ def _wrap(text: str, prefix: str = "# ") -> list[str]:
     return textwrap.wrap(text, width=78, initial_indent=prefix, subsequent_indent=prefix)
 
 
+def _reference(entry: BibEntry) -> str:
+    """The APA reference; without pandoc (an install without the 'cite' extra), authors, year and title."""
+    item = csl_item(entry)
+    try:
+        formatted = format_html([item], "apa")[0]
+    except RuntimeError:
+        names = "; ".join(family_name(p) for p in item.get("author") or item.get("editor") or [])
+        year = item["issued"]["date-parts"][0][0] if item.get("issued") else "n.d."
+        return f"{names} ({year}). {plain_text(item.get('title', ''))}."
+    return html.unescape(re.sub(r"<[^>]+>", "", formatted))
+
+
 def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
     if key not in entries:
         near = difflib.get_close_matches(key, list(entries), n=3, cutoff=0.5)
@@ -35,8 +47,7 @@ def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
             "Add the work's BibTeX entry to references.bib first; the key is the file name of the record."
         raise ScaffoldError(f"'{key}' is not a key in references.bib", hint)
     entry = entries[key]
-    plain = format_html([csl_item(entry)], "apa")[0]
-    reference = html.unescape(re.sub(r"<[^>]+>", "", plain))
+    reference = _reference(entry)
     by_field = codebook.by_field()
     lines = [MODELINE, *(_wrap(f"Study: {reference}")), "#",
              "# Fill in every field marked REQUIRED. Uncomment the optional fields that apply.",

@@ -42,3 +42,20 @@ def test_every_registered_code_has_a_fixture() -> None:
 def test_the_valid_base_is_clean(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project")
     assert run("--root", str(root), "check", "--strict") == (0, "", "checked 24 files: 0 errors, 0 warnings\n")
+
+
+def test_fmt_never_touches_titles(tmp_path: Path) -> None:
+    """`evidence fmt` rewrites records only: a title-cased title stays as written (check warns about it)."""
+    case = INVALID / "bib-title-case" / "headline-style"
+    root = make_project(tmp_path / "project", case)
+    before = (root / "references.bib").read_bytes()
+    run("--root", str(root), "fmt")
+    assert (root / "references.bib").read_bytes() == before
+
+
+def test_title_case_heuristic() -> None:
+    from generator.check import title_case_counts
+
+    assert title_case_counts("Beyond Engagement and Participation: User and Community Coproduction") == (4, 4)
+    assert title_case_counts("Beyond engagement and participation: {User} and community coproduction") == (0, 4)
+    assert title_case_counts("Co-producing care in England and France") == (2, 3)  # unprotected proper nouns

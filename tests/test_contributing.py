@@ -202,3 +202,18 @@ def test_templates_exist() -> None:
     assert (ROOT / ".github/PULL_REQUEST_TEMPLATE.md").read_text().count("- [ ]") >= 3
     for form in (ROOT / ".github/ISSUE_TEMPLATE").glob("*.yml"):
         assert yaml.safe_load(form.read_text())["body"]
+
+
+def test_new_works_without_pandoc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install without the 'cite' extra still writes the record, with a plainer reference line."""
+    import generator.csl
+
+    def missing() -> str:
+        raise RuntimeError("no pandoc")
+
+    monkeypatch.setattr(generator.csl, "pandoc_binary", missing)
+    root = make_project(tmp_path / "p")
+    (root / "references.bib").write_text((root / "references.bib").read_text() + NEW_BIB)
+    assert run("--root", str(root), "new", "ek2021")[0] == 0
+    text = (root / "evidence/studies/ek2021.yaml").read_text()
+    assert "\n# Study: Ek (2021). A Fresh Study.\n" in text

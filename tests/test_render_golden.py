@@ -21,9 +21,9 @@ def test_generated_pages_match_the_golden_files(tmp_path: Path) -> None:
 
 def test_golden_study_page_has_what_readers_need() -> None:
     page = (GOLDEN_RENDER / "studies/smith2020.md").read_text(encoding="utf-8")
-    assert 'title: "Smith &amp; Jones (2020) Co-producing Care in England"' in page
+    assert 'title: "Smith &amp; Jones (2020) Co-producing care in England"' in page
     assert '<a href="https://doi.org/10.1234/example.2020.1">' in page  # the DOI link
     assert "[Professional logic](../logics/professional.md)" not in page  # fixture labels
     assert "[Label of professional](../logics/professional.md)" in page
     assert "### Finding 1" in page and "*Where:* p\\. 12" in page
-    assert "- [Müller \\(2018\\) Neighbourhood Safety in Practice](muller2018.md) (1 shared code)" in page
+    assert "- [Müller \\(2018\\) Neighbourhood safety in practice](muller2018.md) (1 shared code)" in page
