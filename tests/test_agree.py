@@ -103,3 +103,18 @@ def test_agree_explains_a_bad_argument(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     code, _, err = run("--root", str(root), "agree", "no-such-thing", "evidence/studies")
     assert code == 2 and "neither a folder nor a git revision" in err and "hint:" in err
+
+
+def test_the_published_agreement_is_what_the_stored_codings_give() -> None:
+    """The scope page's table is recomputed from the two codings kept in evidence/agreement/."""
+    from .helpers import ROOT
+
+    folder = ROOT / "evidence/agreement/2026-12-01"
+    code, out, _ = run("--root", str(ROOT), "agree", str(folder / "first"), str(folder / "second"))
+    assert code == 0
+    rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| dimension")]
+    assert len(rows) == 12
+    scope = (ROOT / "content/scope.md").read_text(encoding="utf-8")
+    for row in rows:
+        assert row in scope, row
+    assert "12 studies coded in both." in out
