@@ -53,7 +53,8 @@ def _generate(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, dict[st
     _say(quiet, dg.summary_line(diags, loaded.files))
     if dg.has_errors(diags):
         return False, 0, {}
-    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected)
+    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                        result.screening)
     cache = _load_cache(root)
     pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections)
     from .csl import STYLES, cache_key

@@ -29,6 +29,7 @@ from .codebook import (
 from .diagnostics import Diagnostic, diagnostic
 from .load import Bibliography, Document, Loaded, confusables, skeleton
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
+from .screening import Log, check_screening
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -149,6 +150,7 @@ class Checked:
     dataset: dict[str, Any]
     changes: list[dict[str, Any]]
     corrected: frozenset[str] = frozenset()  # keys with an anchor in evidence/CORRECTIONS.md
+    screening: tuple[Log, ...] = ()  # screening logs that passed their checks
 
 
 # An entry in evidence/CORRECTIONS.md is marked with an anchor that study pages link to.
@@ -176,7 +178,8 @@ def check(loaded: Loaded) -> Checked:
     _check_unused(loaded, codebook, diags)
     dataset, changes = _check_meta(loaded, diags)
     corrected = _check_corrections(loaded, diags)
-    return Checked(codebook, good, diags, dataset, changes, corrected)
+    logs = check_screening(loaded, codebook, diags)
+    return Checked(codebook, good, diags, dataset, changes, corrected, logs)
 
 
 def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str]:

@@ -26,6 +26,7 @@ REQUIRED_VOCABULARIES: dict[str, str | None] = {
     "claim_kinds": "claims.kind", "source_kinds": "sources.kind",
     "designs": "claims.appraisal.design", "reporting": "claims.appraisal.reporting",
     "transparency": "claims.appraisal.transparency", "confidence": "claims.appraisal.confidence",
+    "routes": "route", "exclusion_reasons": "screening.reason",
 }
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"

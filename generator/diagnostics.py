@@ -249,6 +249,26 @@ CODES: dict[str, Code] = {
              "evidence/CORRECTIONS.md marks each corrected entry with an anchor "
              "(<a id=\"key\"></a>) that study pages link to; the key must be in references.bib.",
              "Correct the key in the anchor, or add the entry to references.bib."),
+        # --- screening logs -------------------------------------------------------
+        Code("screening-incomplete", _E, "Screening log entry lacks what its decision needs",
+             "Every candidate in evidence/screening/ records its decision with what makes it checkable: "
+             "an excluded candidate its reason, an included one the key of its record, a deferred one a "
+             "note on what is missing; a search candidate names one of the log's queries, and a review's "
+             "log names the review.",
+             "Add the missing field named in the message."),
+        Code("screening-unknown-record", _E, "Included candidate has no record",
+             "A candidate the log marks as included must have its record in evidence/studies/ (and so "
+             "its BibTeX entry), and a review's log must name a review that has one.",
+             "Write the record (`evidence new KEY`), or correct the key."),
+        Code("screening-route", _E, "Record's route not backed by a screening log",
+             "A record whose route is 'search' or 'review' must appear as included in a screening log of "
+             "that route, so that every study added by the protocol can be traced to the query or the "
+             "review that found it.",
+             "Log the candidate as included, or correct the record's route."),
+        Code("screening-duplicate", _E, "Work included twice",
+             "Two included candidates have the same DOI or, once accents, case and punctuation are set "
+             "aside, the same title: one work would count twice.",
+             "Exclude the later one with reason 'duplicate' and name the first in its note."),
         # --- codebook -----------------------------------------------------------
         Code("codebook-duplicate-term", _E, "Term defined twice",
              "Two terms of one vocabulary share a slug.",

@@ -19,10 +19,12 @@ from typing import Any
 from .codebook import Codebook
 from .load import parse_yaml
 from .scaffold import MODELINE
-from .schema import CLAIM_ORDER, FIELD_ORDER, SOURCE_ORDER
+from .schema import APPRAISAL_ORDER, CLAIM_ORDER, FIELD_ORDER, SOURCE_ORDER
 
-# Lists of mappings and the order of each item's keys.
+# Lists of mappings and the order of each item's keys; nested mappings and the order of their keys.
 ITEM_ORDER = {"claims": CLAIM_ORDER, "sources": SOURCE_ORDER}
+MAPPING_ORDER = {"appraisal": APPRAISAL_ORDER}
+TEXT_KEYS = ("summary", "coding_note", "claim", "note", "reason")
 TEXT_WIDTH = 78
 _KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$")
 _BLOCK = re.compile(r":\s*[>|][-+0-9]*\s*(#.*)?$")
@@ -132,8 +134,12 @@ def _text_block(key: str, text: str, indent: int) -> list[str]:
 
 def _value_lines(key: str, value: Any, indent: int, codebook: Codebook) -> list[str]:
     pad = " " * indent
-    if key in ("summary", "coding_note", "claim", "note") and isinstance(value, str):
+    if key in TEXT_KEYS and isinstance(value, str):
         return _text_block(key, value, indent)
+    if isinstance(value, dict) and key in MAPPING_ORDER and value:
+        fields = MAPPING_ORDER[key]
+        names = [k for k in fields if k in value] + [k for k in value if k not in fields]
+        return [f"{pad}{key}:", *(line for k in names for line in _value_lines(k, value[k], indent + 2, codebook))]
     if isinstance(value, list) and value and key in ITEM_ORDER and all(isinstance(f, dict) for f in value):
         lines = [f"{pad}{key}:"]
         order = ITEM_ORDER[key]
@@ -186,6 +192,6 @@ def _canonical(data: Any, codebook: Codebook, key: str = "") -> Any:
         if all(not isinstance(v, (list, dict)) for v in data):
             return _sort_terms(key, list(data), codebook)
         return [_canonical(v, codebook, key) for v in data]
-    if key in ("summary", "coding_note", "claim", "note") and isinstance(data, str):
+    if key in TEXT_KEYS and isinstance(data, str):
         return " ".join(data.split())
     return data

@@ -604,6 +604,7 @@ CODEBOOK_DIR = "evidence/codebook"
 BIB_FILE = "references.bib"
 META_FILES = ("dataset", "changes")  # evidence/dataset.yaml, evidence/changes.yaml
 CORRECTIONS_FILE = "evidence/CORRECTIONS.md"
+SCREENING_DIR = "evidence/screening"  # one log per search batch or review: every candidate screened
 
 
 @dataclass
@@ -619,6 +620,7 @@ class Loaded:
     diagnostics: list[Diagnostic]
     files: int
     corrections: str = ""  # evidence/CORRECTIONS.md (Markdown), published as a page; "" if absent
+    screening: dict[str, Document] = field(default_factory=dict)  # log name (file stem) -> document
 
 
 def _outside(root: Path, path: Path, display: str) -> Diagnostic | None:
@@ -639,8 +641,9 @@ def load_project(root: Path) -> Loaded:
     records: dict[str, Document] = {}
     record_paths: dict[str, str] = {}
     codebook: dict[str, Document] = {}
+    screening: dict[str, Document] = {}
     files = 0
-    for folder, target in ((CODEBOOK_DIR, codebook), (STUDIES_DIR, records)):
+    for folder, target in ((CODEBOOK_DIR, codebook), (STUDIES_DIR, records), (SCREENING_DIR, screening)):
         directory = root / folder
         for path in sorted(directory.glob("*.y*ml")) if directory.is_dir() else ():
             display = f"{folder}/{path.name}"
@@ -701,4 +704,4 @@ def load_project(root: Path) -> Loaded:
         except (OSError, UnicodeDecodeError) as exc:
             diags.append(diagnostic("file-encoding" if isinstance(exc, UnicodeDecodeError) else "file-unreadable",
                                     CORRECTIONS_FILE, 1, 1, f"{CORRECTIONS_FILE} could not be read: {exc}"))
-    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections)
+    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections, screening)

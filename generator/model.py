@@ -19,6 +19,7 @@ from .codebook import Codebook, country_name
 from .csl import csl_item, decode, display_name, family_name, persons
 from .load import Bibliography
 from .schema import APPRAISAL_FIELDS, CLAIM_LIST_FIELDS
+from .screening import Flow, Log, flows
 
 # Dimensions shown as links on study pages and compared on term pages, in display order.
 # (field in records, URL section, vocabulary name or None for countries)
@@ -36,6 +37,7 @@ DIMENSIONS: tuple[tuple[str, str, str | None], ...] = (
     ("concepts", "concepts", "concepts"),
     ("basis", "basis", "basis"),
     ("confidence", "confidence", "confidence"),  # derived: the confidence levels of a study's findings
+    ("route", "routes", "routes"),
 )
 DERIVED = ("traditions", "confidence")  # dimensions computed here, not read from records
 # Dimensions whose co-occurrence is worth showing on every term page.
@@ -165,6 +167,8 @@ class Model:
     dimensions: dict[str, Dimension]  # field -> dimension
     codebook: Codebook
     years: tuple[int, int] | None
+    screening: tuple[Log, ...] = ()  # the screening logs, in file order
+    flows: tuple[Flow, ...] = ()  # PRISMA-style counts per route
 
     def term(self, field: str, value: str) -> Term:
         return self.dimensions[field].term(value)
@@ -199,7 +203,8 @@ def _field_list(fields: dict[str, str], name: str) -> tuple[str, ...]:
 
 
 def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
-                record_paths: dict[str, str], corrected: frozenset[str] = frozenset()) -> Model:
+                record_paths: dict[str, str], corrected: frozenset[str] = frozenset(),
+                screening: tuple[Log, ...] = ()) -> Model:
     tradition_of = codebook.tradition_of()
     confidence_vocab = codebook.vocabularies.get("confidence")
     confidence_order = confidence_vocab.slugs if confidence_vocab else []
@@ -254,7 +259,11 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
     dimensions = {field: _dimension(field, section, vocab, codebook, studies, tradition_of)
                   for field, section, vocab in DIMENSIONS}
     years = sorted(int(s.year) for s in studies.values() if s.year.isdigit())
-    return Model(studies, dimensions, codebook, (years[0], years[-1]) if years else None)
+    labels = {"search": "The protocol's search"}
+    labels.update({f"review:{log.review}": f"Review: {studies[log.review].short_cite}"
+                   for log in screening if log.review in studies})
+    return Model(studies, dimensions, codebook, (years[0], years[-1]) if years else None, screening,
+                 flows(screening, codebook, set(studies), labels))
 
 
 def _with_related(studies: dict[str, Study]) -> dict[str, Study]:

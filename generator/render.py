@@ -163,6 +163,7 @@ class Renderer:
             "reading_list": self.reading_list, "json": json, "h": html_text,
             "claim_link": self.claim_link, "claim": self.model.claim, "plural": plural,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
+            "external": self.external,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 
@@ -204,7 +205,29 @@ class Renderer:
         out["changes.md"] = self._render("changes.md.j2", "changes.md", changes=self.changes)
         if self.corrections:
             out["corrections.md"] = self.corrections
+        if m.screening:
+            out["screening.md"] = self._render_screening()
         return out
+
+    def _render_screening(self) -> str:
+        from .flowchart import flow_svg, sentence
+
+        label = functools.partial(self.vocab_label, "exclusion_reasons")
+        flows = []
+        for i, flow in enumerate(self.model.flows):
+            anchor = "search" if flow.route == "search" else f"review-{i}"
+            flows.append((flow, Markup(flow_svg(flow, f"atlas-flow-{i}", label)), sentence(flow, label), anchor))
+        counts = {(log.name, q): (sum(1 for c in log.candidates if c.query == q),
+                                  sum(1 for c in log.candidates if c.query == q and c.decision == "included"))
+                  for log in self.model.screening for q in log.queries}
+        return self._render("screening.md.j2", "screening.md", flows=flows, logs=self.model.screening,
+                            query_counts=counts, reason_label=label)
+
+    def external(self, label: Any, url: str) -> Markup:
+        """A link to an outside page, only for web addresses; otherwise the label as text."""
+        if not url.startswith(("https://", "http://")):
+            return html_text(label)
+        return Markup(f'<a href="{html.escape(url, quote=True)}">{html_text(label)}</a>')
 
     def figures(self) -> dict[str, Any]:
         m = self.model

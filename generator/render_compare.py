@@ -35,7 +35,7 @@ from .render_cite import plain
 from .worldmap import choropleth, legend
 
 EXPLORER_FACETS = ("logics", "sectors", "countries", "traditions", "barriers", "enablers", "methods",
-                   "study_type", "phases", "levels", "confidence")
+                   "study_type", "phases", "levels", "confidence", "route")
 
 
 def page_url(page: str) -> str:

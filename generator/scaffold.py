@@ -67,7 +67,7 @@ def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
         field_block(name, name in REQUIRED_FIELDS, " []" if vocab.multiple else "", vocab.title + ".", vocab.slugs)
     field_block("countries", True, "", "ISO 3166-1 alpha-2 codes of the countries studied, e.g. [GB, FR, NO]; "
                 "[] for none.", None)
-    for name in ("sectors", "logics", "barriers", "enablers", "phases", "levels", "concepts", "basis"):
+    for name in ("sectors", "logics", "barriers", "enablers", "phases", "levels", "concepts", "route", "basis"):
         vocab = by_field[name]
         required = name in REQUIRED_FIELDS
         value = "" if required else (" []" if vocab.multiple else "")

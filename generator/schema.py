@@ -25,9 +25,9 @@ TEXT_FIELDS = {
 }
 # Fields coded on each claim as well as on the record; a claim's lists are subsets of the record's.
 CLAIM_LIST_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
-REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis", "sources")
+REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis", "sources", "route")
 FIELD_ORDER = ("summary", "study_type", "methods", "countries", "sectors", "logics", "barriers",
-               "enablers", "phases", "levels", "concepts", "basis", "sources", "coding_note", "claims")
+               "enablers", "phases", "levels", "concepts", "route", "basis", "sources", "coding_note", "claims")
 CLAIM_ORDER = ("kind", "claim", *CLAIM_LIST_FIELDS, "locator", "appraisal")
 # The appraisal of an empirical finding: four coded judgements (vocabularies claims.appraisal.*) and a reason.
 APPRAISAL_FIELDS = ("design", "reporting", "transparency", "confidence")
@@ -158,3 +158,44 @@ def record_schema(codebook: Codebook) -> dict[str, Any]:
 
 def schema_text(codebook: Codebook) -> str:
     return json.dumps(record_schema(codebook), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- screening logs (evidence/screening/*.yaml) -----------------------------------------
+
+CANDIDATE_ORDER = ("query", "rank", "url", "title", "citation", "doi", "decision", "reason", "key", "note")
+DECISIONS = ("included", "excluded", "deferred")
+
+
+def screening_schema(codebook: Codebook) -> dict[str, Any]:
+    """One log: a search batch (with its queries) or one review's list of included studies."""
+    by_field = codebook.by_field()
+    routes = by_field.get("route")
+    reasons = by_field.get("screening.reason")
+    text = {"type": "string", "minLength": 1}
+    route_values = [s for s in routes.slugs if s != "founding-list"] if routes else ["search", "review"]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["route", "run", "where", "candidates"],
+        "properties": {
+            "route": {"type": "string", "enum": route_values, "x-vocabulary": "routes"},
+            "run": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "x-pattern-words": "a date written YYYY-MM-DD",
+                    "x-example": "2026-12-01"},
+            "where": text,
+            "review": text,
+            "queries": {"type": "object", "additionalProperties": text},
+            "candidates": {
+                "type": "array", "minItems": 1,
+                "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["rank", "title", "decision"],
+                    "properties": {
+                        "query": text, "rank": {"type": "integer"}, "url": text, "title": text, "citation": text,
+                        "doi": text, "key": text, "note": text,
+                        "decision": {"type": "string", "enum": list(DECISIONS), "x-vocabulary": "decisions"},
+                        "reason": _kind_schema(reasons, "Why it was excluded") if reasons else text,
+                    },
+                },
+            },
+        },
+    }

@@ -117,6 +117,7 @@ def convert(rows: list[dict[str, str]]) -> tuple[dict[str, str], str]:
             "sectors": _unique([c["sector"] for c in cases]),
             "logics": _unique([c["logic"] for c in cases]),
             "barriers": _unique([c["barrier"] for c in cases]),
+            "route": "search",
             "basis": "secondary",
             "sources": [{"url": f"https://cases.example.org/studies/{study_id}", "kind": "secondary",
                          "note": "The case spreadsheet's rows for this study."}],

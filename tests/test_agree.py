@@ -70,10 +70,10 @@ def test_agree_reports_figures_and_located_disagreements(tmp_path: Path) -> None
     code, out, err = run("--root", str(root), "agree", str(root / "evidence/studies"), str(second), "--format", "json")
     assert (code, err) == (0, "")
     report = json.loads(out)
-    assert report["compared"] == ["lee2019", "smith2020"] and report["only_in_a"] == ["muller2018"]
+    assert report["compared"] == ["ek2022", "lee2019", "smith2020"] and report["only_in_a"] == ["muller2018"]
     figures = {f["dimension"]: f for f in report["figures"]}
-    assert figures["logics"]["identical"] == 1 and figures["logics"]["value"] < 1
-    assert figures["sectors"]["value"] is None  # both coders: health on both studies
+    assert figures["logics"]["identical"] == 2 and figures["logics"]["value"] < 1  # ek2022 and lee2019
+    assert figures["sectors"]["value"] is None  # both coders: health on every study
     assert figures["study_type"]["measure"] == "Cohen's kappa"
     assert [(d["study"], d["dimension"], d["only_a"], d["only_b"]) for d in report["disagreements"]] == [
         ("lee2019", "study_type", ["conceptual"], ["review"]),

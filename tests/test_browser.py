@@ -139,7 +139,8 @@ def test_accessibility_of_main_page_types(page: tuple[Page, Watch], base_url: st
                  "compare/logics-by-sectors/", "compare/gap-map/", "compare/map/", "explore/?logics=professional",
                  "compare/barriers-by-logic/", "compare/logics-by-barriers/",
                  "compare/logics-by-barriers/professional--professional-expertise/", "corrections/",
-                 "studies/mcmullin2020/", "studies/mcmullin2018a/",
+                 "studies/mcmullin2020/", "studies/mcmullin2018a/", "screening/", "protocol/",
+                 "confidence/low/",
                  "compare/side-by-side/?dim=countries&values=GB,FR"):
         pg.goto(base_url + path)
         result = axe.run(pg)
@@ -354,3 +355,29 @@ def test_a_matrix_cell_opens_its_studies_in_the_explorer(page: tuple[Page, Watch
     pg.get_by_role("link", name="the studies coded with both terms in the explorer").click()
     pg.locator("#atlas-results li").first.wait_for()
     assert shown_keys(pg) == expected_keys(built_site, logics=["professional"], sectors=["health"])
+
+
+def test_the_screening_page_shows_each_routes_flow(page: tuple[Page, Watch], base_url: str) -> None:
+    pg, watch = page
+    pg.goto(base_url + "scope/")
+    pg.locator("article").get_by_role("link", name="screening page").click()
+    pg.wait_for_url("**/screening/")
+    figures = pg.locator("svg.atlas-flow[role='img']")
+    assert figures.count() >= 2  # the search and one review
+    first = figures.first
+    label = first.get_attribute("aria-labelledby") or ""
+    title_id, desc_id = label.split()
+    assert (pg.locator(f"#{title_id}").text_content() or "").startswith("Flow of candidates")
+    desc = pg.locator(f"#{desc_id}").text_content() or ""
+    assert "candidates identified" in desc and "coded in the atlas" in desc
+    # the same counts as a table, for readers who cannot see the diagram
+    table = pg.locator("table").first.inner_text()
+    assert "Identified" in table and "Included" in table
+    assert watch.errors == [] and watch.outside == []
+
+
+def test_the_explorer_filters_by_route(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "explore/?route=search")
+    pg.locator("#atlas-results li").first.wait_for()
+    assert shown_keys(pg) == expected_keys(built_site, route=["search"])

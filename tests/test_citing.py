@@ -172,7 +172,7 @@ def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
     report = frictionless.validate(str(built_site / "data/datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = json.loads((built_site / "data/datapackage.json").read_text(encoding="utf-8"))
-    assert package["version"] == "0.1.0"
+    assert package["version"] == "0.2.0"
 
 
 def test_citation_cff_matches_the_dataset_version() -> None:
@@ -184,12 +184,13 @@ def test_citation_cff_matches_the_dataset_version() -> None:
 
 
 def test_version_in_the_footer(built_site: Path) -> None:
-    assert "Evidence base version 0.1.0, released 2026-11-28" in (built_site / "index.html").read_text(encoding="utf-8")
+    assert "Evidence base version 0.2.0, released 2026-12-01" in (built_site / "index.html").read_text(encoding="utf-8")
 
 
 def test_every_study_in_the_changes_page(built_site: Path) -> None:
     page = (built_site / "changes/index.html").read_text(encoding="utf-8")
-    assert len(set(re.findall(r'href="../studies/([a-z0-9]+)/"', page))) == 38
+    records = {p.stem for p in (ROOT / "evidence/studies").glob("*.yaml")}
+    assert set(re.findall(r'href="../studies/([a-z0-9]+)/"', page)) == records
 
 
 def locale_terms(lang: str) -> dict[str, str]:

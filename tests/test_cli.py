@@ -22,7 +22,7 @@ def test_json_format(tmp_path: Path) -> None:
     assert code == 1
     data = json.loads(out)
     assert [(d["code"], d["line"], d["column"]) for d in data] == [
-        ("unknown-term", 6, 11), ("unknown-term", 7, 10), ("unknown-term", 13, 8)]
+        ("unknown-term", 6, 11), ("unknown-term", 7, 10), ("unknown-term", 14, 8)]
     assert data[1]["hint"].startswith("Did you mean 'professional'?")
 
 

@@ -26,7 +26,7 @@ def _project(tmp_path: Path) -> Path:
                                          "  publisher = {P},\n  year = {2021},\n}\n")
     (root / "evidence/studies/ek2021.yaml").write_text(
         "summary: A third fixture.\nstudy_type: conceptual\ncountries: [SE]\nsectors: [health]\n"
-        "logics: [professional, state]\nbarriers: [resource-constraints]\nbasis: abstract\n"
+        "logics: [professional, state]\nbarriers: [resource-constraints]\nroute: founding-list\nbasis: abstract\n"
         "sources:\n  - url: https://example.org/ek\n    kind: publisher-abstract\n    note: Abstract.\n"
         "claims:\n  - kind: argument\n    claim: x\n    logics: [state]\n    countries: [SE]\n    locator: p. 1\n")
     return root

@@ -35,9 +35,9 @@ def test_new_then_check_reports_only_the_fields_left_to_fill(tmp_path: Path) -> 
     assert code == 1
     found = re.findall(r"ek2021\.yaml:\d+:\d+: error\[([a-z-]+)\] ([\w\[\].]+) must be", out)
     assert sorted(found) == sorted([("wrong-type", f) for f in
-                                    ("summary", "countries", "sectors", "logics", "barriers", "basis",
+                                    ("summary", "countries", "sectors", "logics", "barriers", "route", "basis",
                                      "sources[0].url", "sources[0].kind", "sources[0].note")])
-    assert out.count("error[") == 9  # nothing else: the rest of the template is valid
+    assert out.count("error[") == 10  # nothing else: the rest of the template is valid
     assert "bib-unused" not in out  # the new record cites the entry
 
 
@@ -73,7 +73,7 @@ def test_fmt_is_canonical_idempotent_and_keeps_comments(tmp_path: Path) -> None:
     assert out.index("# This comment belongs to the summary below.") < out.index("summary:")
     assert "# this line is part of the summary text" in parse_yaml(out, "x")[0].data["summary"]  # text, not comment
     keys = [m for m in re.findall(r"^([a-z_]+):", out, re.M)]
-    assert keys == ["summary", "countries", "sectors", "logics", "barriers", "basis", "sources", "claims"]
+    assert keys == ["summary", "countries", "sectors", "logics", "barriers", "route", "basis", "sources", "claims"]
     assert "countries: [GB, NO]" in out  # list order; NO stays Norway, unquoted
     assert "  - kind: finding\n    claim: Nurses saw users' knowledge as a risk.\n    logics: [professional]\n" \
            "    countries: [GB]\n    locator: p. 12" in out
@@ -112,7 +112,8 @@ def test_fmt_check_reports_without_writing(tmp_path: Path) -> None:
 
 
 def test_the_shipped_records_are_canonical_and_carry_the_schema_modeline() -> None:
-    assert run("--root", str(ROOT), "fmt", "--check") == (0, "", "0 of 38 records would reformat\n")
+    records = len(list((ROOT / "evidence/studies").glob("*.yaml")))
+    assert run("--root", str(ROOT), "fmt", "--check") == (0, "", f"0 of {records} records would reformat\n")
     for path in (ROOT / "evidence/studies").glob("*.yaml"):
         assert path.read_text().startswith("# yaml-language-server: $schema=../../schema/study.schema.json\n")
 

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.check import check
 from generator.codebook import Codebook
@@ -34,6 +35,14 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / "evidence/studies" / name).write_text(text, encoding="utf-8")
     with (root / "references.bib").open("a", encoding="utf-8") as f:
         f.write(bib)
+    # the converted studies came in as one batch of the search: its log includes each of them
+    keys = sorted(name[:-5] for name in records)
+    log = {"route": "search", "run": "2026-12-01", "where": "A converted case spreadsheet.",
+           "queries": {"c01": "the case spreadsheet"},
+           "candidates": [{"query": "c01", "rank": i, "title": f"Converted study {key}", "decision": "included",
+                           "key": key} for i, key in enumerate(keys, 1)]}
+    (root / "evidence/screening/search-conversion.yaml").write_text(yaml.safe_dump(log, sort_keys=False),
+                                                                     encoding="utf-8")
     return root
 
 

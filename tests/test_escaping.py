@@ -87,7 +87,7 @@ def hostile_project(root: Path) -> Path:
     text = json.dumps(PAYLOAD)
     (root / "evidence/studies/hostile2024.yaml").write_text(
         f"summary: {text}\nstudy_type: empirical\ncountries: [NO]\nsectors: [health]\nlogics: [professional]\n"
-        f"barriers: []\nbasis: abstract\ncoding_note: {text}\n"
+        f"barriers: []\nroute: founding-list\nbasis: abstract\ncoding_note: {text}\n"
         f"sources:\n  - url: {HOSTILE_URL}\n"
         f"    kind: publisher-abstract\n    note: {text}\n"
         f"claims:\n  - kind: finding\n    claim: {text}\n    locator: {text}\n    logics: [professional]\n",

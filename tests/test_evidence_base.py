@@ -122,3 +122,34 @@ def test_records_say_what_their_coding_rests_on(path: Path) -> None:
     if data["basis"] != "full-text":
         assert all(src["kind"] != "full-text" or "not" in src["note"] or "only" in src["note"].lower()
                    for src in data["sources"]), "a full text listed as read makes the basis full-text"
+
+
+def test_the_search_logs_run_exactly_the_protocols_queries() -> None:
+    """Every query of the written protocol is in a log, with the same text, and no other query is."""
+    protocol = (ROOT / "content/protocol.md").read_text(encoding="utf-8")
+    written = dict(re.findall(r"^\| (q\d\d) \| (.+?) \|$", protocol, re.M))
+    logged: dict[str, str] = {}
+    for path in sorted((ROOT / "evidence/screening").glob("search-*.yaml")):
+        logged.update(yaml.safe_load(path.read_text(encoding="utf-8"))["queries"])
+    main = {q: t for q, t in written.items() if int(q[1:]) <= 32}
+    assert logged == main  # the supplementary queries (q33-q40) were not needed: each screener had 64 candidates
+
+
+def test_the_flow_adds_up() -> None:
+    from generator.check import check
+    from generator.load import load_project
+    from generator.model import build_model
+
+    loaded = load_project(ROOT)
+    result = check(loaded)
+    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                        result.screening)
+    assert model.flows, "the shipped base has screening logs"
+    for flow in model.flows:
+        assert flow.identified == flow.duplicates + flow.screened
+        assert flow.screened == flow.excluded_total + flow.included
+        assert flow.included == flow.coded + flow.deferred
+    search = next(f for f in model.flows if f.route == "search")
+    assert search.identified >= 150  # the issue's floor for screening
+    routes = {s.codes["route"][0] for s in model.studies.values()}
+    assert routes == {"founding-list", "search", "review"}
