@@ -66,6 +66,18 @@ def yaml_title(text: str) -> str:
     return json.dumps(html.escape(" ".join(text.split()), quote=True), ensure_ascii=False)
 
 
+def safe_href(url: str) -> str:
+    """A web address whose characters Markdown could read as syntax are percent-encoded.
+
+    Markdown parses link and image syntax even inside an inline HTML attribute, so '[x](...)' in a
+    contributed address would become a second, live link. Percent-encoding them keeps the address the
+    same (RFC 3986) and inert.
+    """
+    from urllib.parse import quote
+
+    return quote(url, safe="/:?#=&%.-~@+,;$")
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 finding', '3 findings'; `many` for irregular plurals ('study', 'studies')."""
     return f"{n} {word if n == 1 else many or word + 's'}"
@@ -127,7 +139,7 @@ class Renderer:
 
     def doi_link(self, doi: str) -> Markup:
         url = "https://doi.org/" + doi
-        return Markup(f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>')
+        return Markup(f'<a href="{html.escape(safe_href(url), quote=True)}">{md_text(url)}</a>')
 
     def claim_link(self, key: str, index: int) -> Markup:
         """'Finding 2' or 'Argument 1', linked to the claim on its study page."""
@@ -224,10 +236,14 @@ class Renderer:
                             query_counts=counts, reason_label=label)
 
     def external(self, label: Any, url: str) -> Markup:
-        """A link to an outside page, only for web addresses; otherwise the label as text."""
+        """A link to an outside page, only for web addresses; otherwise the label as text.
+
+        For Markdown contexts: the label is Markdown-escaped too, because Markdown still parses the
+        text between inline HTML tags (a raw-HTML block would want html_text instead).
+        """
         if not url.startswith(("https://", "http://")):
-            return html_text(label)
-        return Markup(f'<a href="{html.escape(url, quote=True)}">{html_text(label)}</a>')
+            return Markup(md_text(label))
+        return Markup(f'<a href="{html.escape(safe_href(url), quote=True)}">{md_text(label)}</a>')
 
     def figures(self) -> dict[str, Any]:
         m = self.model

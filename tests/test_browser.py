@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -381,3 +382,23 @@ def test_the_explorer_filters_by_route(page: tuple[Page, Watch], base_url: str, 
     pg.goto(base_url + "explore/?route=search")
     pg.locator("#atlas-results li").first.wait_for()
     assert shown_keys(pg) == expected_keys(built_site, route=["search"])
+
+
+def test_findings_show_their_appraisal_in_words(page: tuple[Page, Watch], base_url: str, built_site: Path) -> None:
+    import json
+
+    data = json.loads((built_site / "data/evidence.json").read_text(encoding="utf-8"))
+    key = next(s["key"] for s in data["studies"] if any(c["kind"] == "finding" for c in s["claims"]))
+    pg, _ = page
+    pg.goto(base_url + f"studies/{key}/")
+    text = pg.locator("article").inner_text()
+    assert "Appraisal:" in text and "confidence" in text
+    # every finding heading is followed by its appraisal; no argument is appraised
+    findings = pg.locator("article h3", has_text="Finding").count()
+    assert text.count("Appraisal:") == findings
+    # the strength of the evidence behind a term, in words, and a confidence filter in the explorer
+    pg.goto(base_url + "logics/professional/")
+    assert re.search(r"\d+ findings? \(\d+ (moderate|low|very low|high)", pg.locator("article").inner_text())
+    pg.goto(base_url + "explore/?confidence=moderate")
+    pg.locator("#atlas-results li").first.wait_for()
+    assert shown_keys(pg) == expected_keys(built_site, confidence=["moderate"])

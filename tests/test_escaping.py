@@ -90,8 +90,16 @@ def hostile_project(root: Path) -> Path:
         f"barriers: []\nroute: founding-list\nbasis: abstract\ncoding_note: {text}\n"
         f"sources:\n  - url: {HOSTILE_URL}\n"
         f"    kind: publisher-abstract\n    note: {text}\n"
+        f"  - url: https://x.example/[x](javascript:alert(44))![](javascript:alert(45))\n"
+        f"    kind: secondary\n    note: A link whose text is Markdown.\n"
         f"claims:\n  - kind: finding\n    claim: {text}\n    locator: {text}\n    logics: [professional]\n",
         encoding="utf-8")
+    log = {"route": "search", "run": "2026-12-01", "where": PAYLOAD, "queries": {"q01": PAYLOAD},
+           "candidates": [{"query": "q01", "rank": 1, "url": "javascript:alert(42)", "title": PAYLOAD,
+                           "citation": PAYLOAD, "decision": "excluded", "reason": "not-research", "note": PAYLOAD},
+                          {"query": "q01", "rank": 2, "url": 'https://x.example/"><script>alert(43)</script>',
+                           "title": PAYLOAD, "decision": "deferred", "note": PAYLOAD}]}
+    (root / "evidence/screening/search-hostile.yaml").write_text(json.dumps(log), encoding="utf-8")
     vocab = root / "evidence/codebook/logics.yaml"
     vocab.write_text(vocab.read_text(encoding="utf-8").replace(
         "    label: Community logic", f"    label: {json.dumps('Community ' + PAYLOADS[0] + PAYLOADS[1])}"),
