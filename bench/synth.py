@@ -38,6 +38,10 @@ def synthesise(n: int, dest: Path, seed: int = 1) -> Path:
         target = dest / part
         target.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target)
+    # the founding study is a record of the real base, not of a synthetic one
+    dataset = dest / "evidence/dataset.yaml"
+    dataset.write_text("".join(line for line in dataset.read_text(encoding="utf-8").splitlines(keepends=True)
+                               if not line.startswith("founding_study:")), encoding="utf-8")
     # content pages link to studies of the real base: keep those links valid
     (dest / "content/cite.md").write_text("# How to cite\n\nSee the downloads page.\n", encoding="utf-8")
     vocab = {p.stem: [t["slug"] for t in yaml.safe_load(p.read_text(encoding="utf-8"))["terms"]]
@@ -70,16 +74,27 @@ def synthesise(n: int, dest: Path, seed: int = 1) -> Path:
         countries = sorted(rng.sample(COUNTRIES, rng.randint(0, 3)))
         barriers = rng.sample(vocab["barriers"], rng.randint(0, 3))
         enablers = rng.sample(vocab["enablers"], rng.randint(0, 2))
+        study_type = rng.choice(vocab["study_types"])
+        kind = "finding" if study_type == "empirical" else "argument"
+        claims = []
+        for _ in range(rng.randint(0, 4)):
+            claim = {"kind": kind, "claim": _sentence(rng, 18), "logics": logics[:1], "countries": countries[:1],
+                     "barriers": barriers[:1], "enablers": enablers[:1], "locator": f"p. {rng.randint(1, 300)}"}
+            if kind == "finding":
+                claim["appraisal"] = {"design": rng.choice(vocab["designs"]), "reporting": rng.choice(vocab["reporting"]),
+                                      "transparency": rng.choice(vocab["transparency"]),
+                                      "confidence": rng.choice(vocab["confidence"][1:]), "reason": _sentence(rng, 12)}
+            claims.append(claim)
         record = {
             "summary": " ".join(_sentence(rng, rng.randint(12, 20)) for _ in range(3)),
-            "study_type": rng.choice(vocab["study_types"]),
+            "study_type": study_type,
             "methods": rng.sample(vocab["methods"], rng.randint(1, 2)),
             "countries": countries, "sectors": rng.sample(vocab["sectors"], rng.randint(1, 2)),
             "logics": logics, "barriers": barriers, "enablers": enablers,
-            "basis": rng.choice(vocab["basis"]), "coding_note": _sentence(rng, 25),
-            "findings": [{"claim": _sentence(rng, 18), "logics": logics[:1], "countries": countries[:1],
-                          "barriers": barriers[:1], "locator": f"p. {rng.randint(1, 300)}"}
-                         for _ in range(rng.randint(0, 4))],
+            "route": "founding-list", "basis": rng.choice(vocab["basis"][1:]),
+            "sources": [{"url": f"https://example.org/studies/{key}", "kind": "publisher-abstract",
+                         "note": "The synthetic abstract."}],
+            "coding_note": _sentence(rng, 25), "claims": claims,
         }
         (studies / f"{key}.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=78),
                                              encoding="utf-8")
@@ -98,7 +113,8 @@ def synthesise(n: int, dest: Path, seed: int = 1) -> Path:
             keys.append(e.key)
             (studies / f"{e.key}.yaml").write_text(
                 "summary: A source of the codebook.\ncountries: []\nsectors: []\nlogics: []\nbarriers: []\n"
-                "basis: secondary\n", encoding="utf-8")
+                "route: founding-list\nbasis: secondary\nsources:\n  - url: https://example.org/source\n"
+                "    kind: secondary\n    note: A codebook source.\n", encoding="utf-8")
     (dest / "evidence/changes.yaml").write_text(
         f'- version: 0.1.0\n  date: "2026-11-28"\n  note: Synthetic.\n  added: [{", ".join(keys)}]\n  recoded: []\n',
         encoding="utf-8")

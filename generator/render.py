@@ -215,10 +215,11 @@ class Renderer:
         out.update(dataset_files(m, self.dataset, self.bib_text))
         out["downloads.md"] = self._render("downloads.md.j2", "downloads.md")
         out["changes.md"] = self._render("changes.md.j2", "changes.md", changes=self.changes)
-        if self.corrections:
-            out["corrections.md"] = self.corrections
-        if m.screening:
-            out["screening.md"] = self._render_screening()
+        # both pages are in the navigation: written even when there is nothing to show yet
+        out["corrections.md"] = self.corrections or (
+            "# Corrections\n\nNo corrections to the bibliographic data have been recorded "
+            "(`evidence/CORRECTIONS.md`).\n")
+        out["screening.md"] = self._render_screening()
         return out
 
     def _render_screening(self) -> str:
