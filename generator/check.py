@@ -113,16 +113,20 @@ BIB_REQUIRED: dict[str, tuple[str, ...]] = {
 
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _HTTPS_OR_EMPTY = r"^(https://\S+)?$"
+# Patterns are described to contributors in words, never shown as regular expressions.
+_DATE_WORDS = {"x-pattern-words": "a date in the form YYYY-MM-DD, in quotes", "x-example": '"2026-12-01"'}
+_VERSION_WORDS = {"x-pattern-words": "a version number in the form MAJOR.MINOR.PATCH", "x-example": "0.2.0"}
+_HTTPS_WORDS = {"x-pattern-words": "an address starting with https://, or empty", "x-example": '"https://example.org/atlas/"'}
 DATASET_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
     "required": ["title", "version", "released", "licence", "site_url", "repository"],
     "properties": {
         "title": {"type": "string", "minLength": 1},
-        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
-        "released": {"type": "string", "pattern": _DATE},
+        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$", **_VERSION_WORDS},
+        "released": {"type": "string", "pattern": _DATE, **_DATE_WORDS},
         "licence": {"type": "string", "minLength": 1},
-        "site_url": {"type": "string", "pattern": _HTTPS_OR_EMPTY},
-        "repository": {"type": "string", "pattern": _HTTPS_OR_EMPTY},
+        "site_url": {"type": "string", "pattern": _HTTPS_OR_EMPTY, **_HTTPS_WORDS},
+        "repository": {"type": "string", "pattern": _HTTPS_OR_EMPTY, **_HTTPS_WORDS},
         "founding_study": {"type": "string", "minLength": 1},
     },
 }
@@ -132,8 +136,8 @@ CHANGES_SCHEMA: dict[str, Any] = {
         "type": "object", "additionalProperties": False,
         "required": ["version", "date", "note", "added", "recoded"],
         "properties": {
-            "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
-            "date": {"type": "string", "pattern": _DATE},
+            "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$", **_VERSION_WORDS},
+            "date": {"type": "string", "pattern": _DATE, **_DATE_WORDS},
             "note": {"type": "string", "minLength": 1},
             "added": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
             "recoded": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
@@ -383,6 +387,9 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
         return out
     if kind in ("minLength", "minItems"):
         return [diagnostic("empty-value", doc.path, line, col, f"{name} is empty")]
+    if kind == "pattern" and not schema.get("x-pattern-words"):  # never show a contributor a regular expression
+        return [diagnostic("wrong-format", doc.path, line, col, f"{name} is not in the form the field takes, "
+                           f"not '{instance}'", "See the field's description in the codebook or the README.")]
     if kind == "pattern" and schema.get("x-pattern-words"):
         words = schema["x-pattern-words"]
         example = f", e.g. {schema['x-example']}." if schema.get("x-example") else "."
@@ -475,8 +482,9 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
             continue
         found = schema_diagnostics(doc, meta)
         diags.extend(found)
-        if any(d.code in ("missing-field", "wrong-type", "not-a-mapping") and d.line == 1 and d.column == 1
-               for d in found) or not isinstance(doc.data.get("terms"), list):
+        # a file without its title, description or list of terms cannot serve as a vocabulary (reported above)
+        if any(not isinstance(doc.data.get(k), str) for k in ("vocabulary", "title", "description")) \
+                or not isinstance(doc.data.get("terms"), list):
             continue
         slugs: dict[str, int] = {}
         placed: dict[str, tuple[str, int]] = {}  # country -> (where, line): a country has one tradition at most

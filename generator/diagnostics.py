@@ -63,6 +63,14 @@ CODES: dict[str, Code] = {
              "Records are small hand-written files. A very large file is almost always a "
              "mistake (a pasted export, a binary file) and would slow every build.",
              "Split the content, or remove what was pasted by mistake."),
+        Code("file-missing", _E, "A file the atlas needs is missing",
+             "evidence/dataset.yaml, evidence/changes.yaml and references.bib must exist: the site's "
+             "version, its history and every reference come from them.",
+             "Restore the file from the repository, or create it as the README describes."),
+        Code("file-extension", _E, "YAML file ends in .yml",
+             "Records and codebook files end in '.yaml'. One spelling keeps file names, keys and URLs "
+             "predictable and lets `evidence new` and `fmt` find every file.",
+             "Rename the file so that it ends in .yaml."),
         Code("file-unreadable", _E, "File cannot be read",
              "The file exists but could not be opened (permissions, or it is a directory).",
              "Check the file's permissions and that it is a regular file."),

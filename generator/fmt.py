@@ -97,7 +97,7 @@ def _plain_ok(value: str, in_list: bool = False) -> bool:
     return doc is not None and not diags and doc.data == {"k": [value] if in_list else value}
 
 
-def _scalar(value: Any, in_list: bool = False) -> str:
+def _scalar(value: Any, in_list: bool = False, countries: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -105,8 +105,8 @@ def _scalar(value: Any, in_list: bool = False) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     text = str(value)
-    if re.fullmatch(r"[A-Z]{2}", text) and in_list:
-        return text  # ISO codes, including NO (Norway), are read as text in lists of countries
+    if re.fullmatch(r"[A-Z]{2}", text) and countries:
+        return text  # ISO codes, including NO (Norway), are read as text in lists of countries (and only there)
     return text if _plain_ok(text, in_list) else json.dumps(text, ensure_ascii=False)
 
 
@@ -153,7 +153,7 @@ def _value_lines(key: str, value: Any, indent: int, codebook: Codebook) -> list[
         return lines
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
         items = _sort_terms(key, value, codebook)
-        return [f"{pad}{key}: [" + ", ".join(_scalar(v, in_list=True) for v in items) + "]"]
+        return [f"{pad}{key}: [" + ", ".join(_scalar(v, in_list=True, countries=key == "countries") for v in items) + "]"]
     if isinstance(value, (list, dict)):
         return [f"{pad}{key}: " + json.dumps(value, ensure_ascii=False)]  # unusual shape: JSON is valid YAML
     return [f"{pad}{key}: {_scalar(value)}"]

@@ -652,7 +652,7 @@ def load_project(root: Path) -> Loaded:
                 record_paths[path.stem] = display
             if path.suffix == ".yml":
                 # one spelling keeps URLs and `evidence new` predictable
-                diags.append(diagnostic("record-key-invalid", display, 1, 1,
+                diags.append(diagnostic("file-extension", display, 1, 1,
                                         "record files end in '.yaml', not '.yml'",
                                         f"Rename the file to {path.stem}.yaml."))
                 continue
@@ -669,7 +669,7 @@ def load_project(root: Path) -> Loaded:
         display = f"evidence/{name}.yaml"
         path = root / display
         if not path.is_file():
-            diags.append(diagnostic("file-unreadable", display, 1, 1, f"{display} is missing",
+            diags.append(diagnostic("file-missing", display, 1, 1, f"{display} is missing",
                                     "Restore the file from the repository; the site needs it."))
             continue
         files += 1
@@ -693,7 +693,7 @@ def load_project(root: Path) -> Loaded:
         diags.extend(found)
     else:
         bib = Bibliography(BIB_FILE)
-        diags.append(diagnostic("file-unreadable", BIB_FILE, 1, 1, "references.bib is missing",
+        diags.append(diagnostic("file-missing", BIB_FILE, 1, 1, "references.bib is missing",
                                 "Create references.bib at the top of the project."))
     corrections = ""
     corrections_path = root / CORRECTIONS_FILE

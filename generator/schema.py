@@ -179,8 +179,8 @@ def screening_schema(codebook: Codebook) -> dict[str, Any]:
         "required": ["route", "run", "where", "candidates"],
         "properties": {
             "route": {"type": "string", "enum": route_values, "x-vocabulary": "routes"},
-            "run": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "x-pattern-words": "a date written YYYY-MM-DD",
-                    "x-example": "2026-12-01"},
+            "run": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                    "x-pattern-words": "a date in the form YYYY-MM-DD", "x-example": "2026-12-01"},
             "where": text,
             "review": text,
             "queries": {"type": "object", "additionalProperties": text},

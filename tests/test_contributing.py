@@ -218,3 +218,13 @@ def test_new_works_without_pandoc(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert run("--root", str(root), "new", "ek2021")[0] == 0
     text = (root / "evidence/studies/ek2021.yaml").read_text()
     assert "\n# Study: Ek (2021). A Fresh Study.\n" in text
+
+
+def test_fmt_unquotes_no_only_in_lists_of_countries(tmp_path: Path) -> None:
+    """NO is Norway in a list of countries; anywhere else fmt keeps the quotes other YAML tools need."""
+    codebook = fixture_codebook(tmp_path)
+    out = format_record('summary: x\nlogics: ["NO"]\ncountries: ["NO", GB]\nbasis: abstract\n', codebook)
+    assert out is not None
+    assert "countries: [GB, NO]" in out and 'logics: ["NO"]' in out
+    doc, diags = parse_yaml(out, "x")
+    assert doc is not None and [d.code for d in diags] == []  # no yaml-ambiguous warning for the quoted NO
