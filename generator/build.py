@@ -96,7 +96,7 @@ def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
         if path.is_file() and not path.name.startswith(("_", ".")):
             rel = path.relative_to(content).as_posix()
             if rel in generated:
-                continue  # generated pages win; a test keeps the two sets apart
+                continue  # generated pages win; test_build.py::test_content_pages_never_collide_with_generated_pages
             out[rel] = path.read_text(encoding="utf-8")
     for path in sorted(ASSETS.glob("*")):
         out[f"assets/{path.name}"] = path.read_text(encoding="utf-8")

@@ -278,8 +278,9 @@ class Validator:
     """jsonschema for located, complete diagnostics; a compiled fastjsonschema check first.
 
     Almost every record is valid, and the compiled check is many times faster than walking the
-    schema; only a record it rejects is walked by jsonschema to report every problem. A test
-    keeps the two in agreement on every fixture.
+    schema; only a record it rejects is walked by jsonschema to report every problem. The test
+    test_check_fixtures.py::test_the_compiled_and_the_full_schema_check_agree_on_every_record keeps the
+    two in agreement on every shipped and fixture record.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:

@@ -129,3 +129,23 @@ def test_no_markdown_escapes_show_on_pages(built_site: Path) -> None:
         for m in re.finditer(r"\\[-.()\[\]_*#+!`{}|]", text):
             shown.append(f"{page.relative_to(built_site)}: ...{text[max(0, m.start() - 20):m.end() + 10]}...")
     assert shown == []
+
+
+def test_content_pages_never_collide_with_generated_pages(tmp_path: Path) -> None:
+    """A hand-written page with a generated page's path would be silently replaced: none may exist."""
+    import contextlib
+    import io
+
+    from generator.build import DOCS, generate
+
+    from .conftest import copy_project
+
+    root = copy_project(tmp_path / "p")
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert generate(root, quiet=True)[0]
+    content = {p.relative_to(ROOT / "content").as_posix() for p in (ROOT / "content").rglob("*") if p.is_file()}
+    generated = {p.relative_to(root / DOCS).as_posix() for p in (root / DOCS).rglob("*") if p.is_file()}
+    for page in content:
+        assert (root / DOCS / page).read_text(encoding="utf-8") == (ROOT / "content" / page).read_text(encoding="utf-8"), \
+            f"content/{page} is replaced by a generated page"
+    assert content <= generated

@@ -59,3 +59,36 @@ def test_title_case_heuristic() -> None:
     assert title_case_counts("Beyond Engagement and Participation: User and Community Coproduction") == (4, 4)
     assert title_case_counts("Beyond engagement and participation: {User} and community coproduction") == (0, 4)
     assert title_case_counts("Co-producing care in England and France") == (2, 3)  # unprotected proper nouns
+
+
+def test_the_compiled_and_the_full_schema_check_agree_on_every_record(tmp_path: Path) -> None:
+    """check.Validator runs fastjsonschema first and walks jsonschema only on failure: both must judge alike."""
+    from generator.check import Validator, check
+    from generator.load import load_project
+    from generator.schema import record_schema
+
+    from .helpers import ROOT
+
+    roots = [ROOT, *(p for p in INVALID.glob("*/*") if (p / "evidence/studies").is_dir())]
+    seen = 0
+    for root in roots:
+        base = make_project(tmp_path / f"case-{seen}", root) if root != ROOT else ROOT
+        loaded = load_project(base)
+        validator = Validator(record_schema(check(loaded).codebook))
+        for doc in loaded.records.values():
+            assert validator.is_valid(doc.data) == (not list(validator.full.iter_errors(doc.data))), doc.path
+            seen += 1
+    assert seen > 100
+
+
+def test_every_code_the_generator_reports_is_registered() -> None:
+    """A misspelt code would crash at the moment it is reported; catch it before that."""
+    import re
+
+    from .helpers import ROOT
+
+    used = set()
+    for path in (ROOT / "generator").glob("*.py"):
+        used |= set(re.findall(r'diagnostic\(\s*"([a-z0-9-]+)"', path.read_text(encoding="utf-8")))
+    assert len(used) > 40
+    assert sorted(used - set(CODES)) == []
