@@ -15,6 +15,12 @@ from .schema import FIELD_ORDER
 LIST_FIELDS = [f for f in FIELD_ORDER if f not in ("summary", "coding_note", "claims", "sources")]
 
 
+def _coded_fields(*records: dict[str, Any]) -> list[str]:
+    """The coded fields to compare: the format's, then any other field a record carries (a new vocabulary)."""
+    extra = sorted({k for r in records for k in r if k not in FIELD_ORDER})
+    return [*LIST_FIELDS, *extra]
+
+
 class DiffError(Exception):
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
@@ -76,7 +82,7 @@ def diff_markdown(root: Path, base: str) -> str:
     retexted: list[tuple[str, str]] = []
     for key in sorted(set(old_r) & set(new_r)):
         a, b = old_r[key], new_r[key]
-        for name in LIST_FIELDS:
+        for name in _coded_fields(a, b):
             before, after = _as_list(a.get(name)), _as_list(b.get(name))
             plus = [v for v in after if v not in before]
             minus = [v for v in before if v not in after]

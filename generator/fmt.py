@@ -19,7 +19,7 @@ from typing import Any
 from .codebook import Codebook
 from .load import parse_yaml
 from .scaffold import MODELINE
-from .schema import APPRAISAL_ORDER, CLAIM_ORDER, FIELD_ORDER, SOURCE_ORDER
+from .schema import APPRAISAL_ORDER, CLAIM_ORDER, SOURCE_ORDER, record_fields
 
 # Lists of mappings and the order of each item's keys; nested mappings and the order of their keys.
 ITEM_ORDER = {"claims": CLAIM_ORDER, "sources": SOURCE_ORDER}
@@ -169,7 +169,8 @@ def format_record(text: str, codebook: Codebook) -> str | None:
     lines = [MODELINE] + [c for c in comments.header if c != MODELINE]
     if lines[1:]:
         lines.append("")  # keeps the header apart from comments above the first field
-    keys = [k for k in FIELD_ORDER if k in data] + [k for k in data if k not in FIELD_ORDER]
+    order = record_fields(codebook)
+    keys = [k for k in order if k in data] + [k for k in data if k not in order]
     for key in keys:
         lines.extend(comments.before.get(key, []))
         value_lines = _value_lines(key, data[key], 0, codebook)

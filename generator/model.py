@@ -39,6 +39,18 @@ DIMENSIONS: tuple[tuple[str, str, str | None], ...] = (
     ("confidence", "confidence", "confidence"),  # derived: the confidence levels of a study's findings
     ("route", "routes", "routes"),
 )
+def dimension_specs(codebook: Codebook) -> tuple[tuple[str, str, str | None], ...]:
+    """DIMENSIONS, then one for each further vocabulary of the codebook with a plain record field.
+
+    Such a vocabulary (a new evidence/codebook/*.yaml) gets term pages, a row on study pages and an
+    explorer facet with no code change; its URL section is its name with '-' for '_'.
+    """
+    known = {field for field, _, _ in DIMENSIONS}
+    extras = sorted((v.field, v.name.replace("_", "-"), v.name) for v in codebook.vocabularies.values()
+                    if v.field and "." not in v.field and v.field not in known)
+    return (*DIMENSIONS, *extras)
+
+
 DERIVED = ("traditions", "confidence")  # dimensions computed here, not read from records
 # Dimensions whose co-occurrence is worth showing on every term page.
 COMPARED = ("logics", "sectors", "countries", "barriers", "enablers")
@@ -169,6 +181,7 @@ class Model:
     years: tuple[int, int] | None
     screening: tuple[Log, ...] = ()  # the screening logs, in file order
     flows: tuple[Flow, ...] = ()  # PRISMA-style counts per route
+    specs: tuple[tuple[str, str, str | None], ...] = DIMENSIONS  # (field, URL section, vocabulary) shown
 
     def term(self, field: str, value: str) -> Term:
         return self.dimensions[field].term(value)
@@ -205,6 +218,7 @@ def _field_list(fields: dict[str, str], name: str) -> tuple[str, ...]:
 def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
                 record_paths: dict[str, str], corrected: frozenset[str] = frozenset(),
                 screening: tuple[Log, ...] = ()) -> Model:
+    specs = dimension_specs(codebook)
     tradition_of = codebook.tradition_of()
     confidence_vocab = codebook.vocabularies.get("confidence")
     confidence_order = confidence_vocab.slugs if confidence_vocab else []
@@ -212,7 +226,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
     for key in sorted(records):
         data = records[key]
         entry = bib.entries[key]
-        codes = {field: _as_tuple(data.get(field)) for field, _, _ in DIMENSIONS if field not in DERIVED}
+        codes = {field: _as_tuple(data.get(field)) for field, _, _ in specs if field not in DERIVED}
         codes["traditions"] = tuple(sorted({tradition_of[c] for c in codes["countries"] if c in tradition_of}))
         claims = []
         for i, c in enumerate(data.get("claims") or [], 1):
@@ -257,13 +271,13 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         )
     studies = _with_related(studies)
     dimensions = {field: _dimension(field, section, vocab, codebook, studies, tradition_of)
-                  for field, section, vocab in DIMENSIONS}
+                  for field, section, vocab in specs}
     years = sorted(int(s.year) for s in studies.values() if s.year.isdigit())
     labels = {"search": "The protocol's search"}
     labels.update({f"review:{log.review}": f"Review: {studies[log.review].short_cite}"
                    for log in screening if log.review in studies})
     return Model(studies, dimensions, codebook, (years[0], years[-1]) if years else None, screening,
-                 flows(screening, codebook, set(studies), labels))
+                 flows(screening, codebook, set(studies), labels), specs)
 
 
 def _with_related(studies: dict[str, Study]) -> dict[str, Study]:

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from . import diagnostics
 from .codebook import country_name
 from .csl import STYLES
-from .model import COMPARED, DIMENSIONS, Model, Study
+from .model import COMPARED, Model, Study
 from .render_cite import (
     dataset_files,
     formatted,
@@ -115,7 +115,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(model=self.model, dimensions=DIMENSIONS, compared=COMPARED)
+        self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED)
         self.page = ""  # the path of the page being rendered, for relative links
 
     # --- links (the only way markup enters a page) ---------------------------------

@@ -18,10 +18,8 @@ from typing import Any
 
 from .csl import STYLES, family_name, format_all, plain_text
 from .exports import bibtex_of, person_name, ris_of
-from .model import DIMENSIONS, Model, Study
+from .model import Model, Study
 from .schema import CLAIM_LIST_FIELDS
-
-CODE_FIELDS = [field for field, _, _ in DIMENSIONS]
 
 
 def formatted(model: Model, cache: MutableMapping[str, str] | None = None) -> dict[str, dict[str, str]]:
@@ -137,20 +135,21 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[str, str]:
+    code_fields = [field for field, _, _ in model.specs]
     study_cols = ["key", "authors", "year", "title", "entry_type", "container", "doi", "summary",
-                  "coding_note", *CODE_FIELDS, "sources", "unconfirmed_fields"]
+                  "coding_note", *code_fields, "sources", "unconfirmed_fields"]
     studies = [study_cols]
     claims = [["study", "claim", "kind", "text", "locator", *CLAIM_LIST_FIELDS]]
     records = []
     for key, s in model.studies.items():
         studies.append([key, "; ".join(s.authors), s.year, s.title, s.entry_type, s.container, s.doi or "",
-                        s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in CODE_FIELDS],
+                        s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in code_fields],
                         "; ".join(src.url for src in s.sources), "; ".join(s.unconfirmed)])
         for c in s.claims:
             claims.append([key, str(c.index), c.kind, c.claim, c.locator,
                            *["; ".join(c.codes[x]) for x in CLAIM_LIST_FIELDS]])
         records.append({"key": key, "reference": s.csl, "summary": s.summary, "coding_note": s.coding_note,
-                        "codes": {f: list(s.codes[f]) for f in CODE_FIELDS},
+                        "codes": {f: list(s.codes[f]) for f in code_fields},
                         "sources": [{"url": src.url, "kind": src.kind, "note": src.note} for src in s.sources],
                         "unconfirmed_fields": list(s.unconfirmed), "doubtful_fields": list(s.doubtful),
                         "claims": [{"index": c.index, "kind": c.kind, "claim": c.claim, "locator": c.locator,

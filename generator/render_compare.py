@@ -29,7 +29,7 @@ from .compare import (
     synthesis,
 )
 from .exports import bibtex_of, ris_of
-from .model import COMPARED, Model
+from .model import COMPARED, DIMENSIONS, Model
 from .render import TEMPLATES, Renderer
 from .render_cite import plain
 from .worldmap import choropleth, legend
@@ -129,11 +129,17 @@ class CompareRenderer:
         return {page: self.base._render("map.md.j2", page, svg=Markup(svg), legend=legend(counts),
                                         countries=self.model.dimensions["countries"].terms)}
 
+    def facets(self) -> tuple[str, ...]:
+        """The explorer's facets: EXPLORER_FACETS, then any vocabulary added to the codebook."""
+        known = {field for field, _, _ in DIMENSIONS}
+        return (*EXPLORER_FACETS, *(field for field, _, _ in self.model.specs if field not in known))
+
     def explorer_index(self) -> dict[str, Any]:
         """The static index the explorer filters in the browser."""
         m = self.model
         facets = []
-        for field in EXPLORER_FACETS:
+        facets_shown = self.facets()
+        for field in facets_shown:
             dim = m.dimensions[field]
             facets.append({"field": field, "title": dim.title,
                            "terms": [{"value": t.value, "label": t.label} for t in dim.terms if t.studies]})
@@ -142,7 +148,7 @@ class CompareRenderer:
             studies.append({
                 "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
                 "url": f"../studies/{key}/", "type": s.entry_type, "container": s.container,
-                "doi": s.doi or "", "codes": {f: list(s.codes[f]) for f in EXPLORER_FACETS},
+                "doi": s.doi or "", "codes": {f: list(s.codes[f]) for f in facets_shown},
                 "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
             })
         return {"facets": facets, "studies": studies, "compared": list(COMPARED)}

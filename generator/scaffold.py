@@ -11,7 +11,7 @@ from pathlib import Path
 from .codebook import Codebook
 from .csl import csl_item, family_name, format_html, plain_text
 from .load import STUDIES_DIR, BibEntry
-from .schema import REQUIRED_FIELDS, TEXT_FIELDS
+from .schema import TEXT_FIELDS, record_fields, required_fields
 
 MODELINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
 
@@ -61,17 +61,19 @@ def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
         lines.append(f"{name}:{value}" if required else f"# {name}:{value}")
         lines.append("")
 
+    required = required_fields(codebook)
     field_block("summary", True, "", TEXT_FIELDS["summary"], None)
-    for name in ("study_type", "methods"):
+    # every coded field of the format, in canonical order, including vocabularies added to the codebook
+    for name in record_fields(codebook):
+        if name == "countries":
+            field_block("countries", True, "", "ISO 3166-1 alpha-2 codes of the countries studied, e.g. "
+                        "[GB, FR, NO]; [] for none.", None)
+        if name not in by_field:
+            continue
         vocab = by_field[name]
-        field_block(name, name in REQUIRED_FIELDS, " []" if vocab.multiple else "", vocab.title + ".", vocab.slugs)
-    field_block("countries", True, "", "ISO 3166-1 alpha-2 codes of the countries studied, e.g. [GB, FR, NO]; "
-                "[] for none.", None)
-    for name in ("sectors", "logics", "barriers", "enablers", "phases", "levels", "concepts", "route", "basis"):
-        vocab = by_field[name]
-        required = name in REQUIRED_FIELDS
-        value = "" if required else (" []" if vocab.multiple else "")
-        field_block(name, required, value, vocab.title + ("." if vocab.multiple else " (one term)."), vocab.slugs)
+        is_required = name in required
+        value = "" if is_required else (" []" if vocab.multiple else "")
+        field_block(name, is_required, value, vocab.title + ("." if vocab.multiple else " (one term)."), vocab.slugs)
     lines.extend(_wrap("REQUIRED. Sources: every address you read the work at, what it is, and what you "
                        "read there. Kinds: " + ", ".join(by_field["sources.kind"].slugs if "sources.kind" in by_field
                                                          else [])))

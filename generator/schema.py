@@ -25,7 +25,9 @@ TEXT_FIELDS = {
 }
 # Fields coded on each claim as well as on the record; a claim's lists are subsets of the record's.
 CLAIM_LIST_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers")
-REQUIRED_FIELDS = ("summary", "logics", "sectors", "countries", "barriers", "basis", "sources", "route")
+# Fields the format needs whatever the codebook says; a vocabulary's own field is required when its
+# codebook file says `required: true`.
+BASE_REQUIRED = ("summary", "countries", "sources")
 FIELD_ORDER = ("summary", "study_type", "methods", "countries", "sectors", "logics", "barriers",
                "enablers", "phases", "levels", "concepts", "route", "basis", "sources", "coding_note", "claims")
 CLAIM_ORDER = ("kind", "claim", *CLAIM_LIST_FIELDS, "locator", "appraisal")
@@ -125,10 +127,27 @@ def _claims_schema(props: dict[str, Any], kinds: Vocabulary | None,
     }
 
 
+def record_fields(codebook: Codebook) -> tuple[str, ...]:
+    """Every top-level field of a record, in canonical order.
+
+    The fields named in FIELD_ORDER, with the field of any further vocabulary in the codebook (a new
+    `evidence/codebook/*.yaml` whose `field` is a plain name) placed before `route`, in name order: a new
+    vocabulary needs no code change.
+    """
+    extras = sorted(f for f in codebook.by_field() if "." not in f and f not in FIELD_ORDER)
+    at = FIELD_ORDER.index("route")
+    return (*FIELD_ORDER[:at], *extras, *FIELD_ORDER[at:])
+
+
+def required_fields(codebook: Codebook) -> tuple[str, ...]:
+    by_field = codebook.by_field()
+    return (*BASE_REQUIRED, *(f for f in record_fields(codebook) if f in by_field and by_field[f].required))
+
+
 def record_schema(codebook: Codebook) -> dict[str, Any]:
     props: dict[str, Any] = {}
     by_field = codebook.by_field()
-    for name in FIELD_ORDER:
+    for name in record_fields(codebook):
         if name in TEXT_FIELDS:
             props[name] = {"type": "string", "minLength": 1, "description": TEXT_FIELDS[name]}
         elif name == "countries":
@@ -151,7 +170,7 @@ def record_schema(codebook: Codebook) -> dict[str, Any]:
                        "do not edit by hand (run `evidence schema`).",
         "type": "object",
         "additionalProperties": False,
-        "required": [f for f in REQUIRED_FIELDS if f in props],
+        "required": [f for f in record_fields(codebook) if f in required_fields(codebook) and f in props],
         "properties": props,
     }
 
