@@ -7,7 +7,8 @@ STAMP      := $(VENV)/.installed
 CITE_STAMP := $(VENV)/.installed-cite
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install site serve test check fmt lint bench bench-csl clean golden
+
+.PHONY: install site serve test test-fast check fmt lint bench bench-csl clean golden
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,10 @@ fmt: $(STAMP)
 test: $(TEST_STAMP)
 	@sh tools/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+## test-fast: the whole suite except the browser tests (no Chromium needed)
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not browser"
 
 ## lint: ruff and mypy
 lint: $(TEST_STAMP)

@@ -22,7 +22,7 @@ from . import diagnostics as dg
 from .check import check
 from .load import load_project
 from .model import build_model
-from .render import render
+from .pages import render
 
 DOCS = Path("build/docs")
 SITE = Path("site")

@@ -258,13 +258,3 @@ class Renderer:
             "years": m.years,
         }
 
-
-def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str,
-           cite_cache: MutableMapping[str, str] | None = None, corrections: str = "") -> dict[str, str]:
-    from .render_compare import render_compare
-
-    base = Renderer(model, dataset, changes, bib_text, cite_cache, corrections=corrections)
-    pages = base.render_all()
-    pages.update(render_compare(base))
-    return pages
-

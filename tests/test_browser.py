@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import threading
@@ -15,7 +16,9 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+# Debian's Chromium here; a hosted runner's Chrome where Chromium cannot be installed (ATLAS_CHROMIUM overrides)
+CHROMIUM = next((p for p in (os.environ.get("ATLAS_CHROMIUM", ""), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+                             "/usr/bin/google-chrome") if p and Path(p).exists()), None)
 if CHROMIUM is None or shutil.which(CHROMIUM) is None:
     pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
 
