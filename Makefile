@@ -8,21 +8,21 @@ CITE_STAMP := $(VENV)/.installed-cite
 TEST_STAMP := $(VENV)/.installed-test
 
 
-.PHONY: install site serve test test-fast check fmt lint bench bench-csl clean golden
+.PHONY: install site serve test test-fast check fmt lint lock bench bench-csl clean golden
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
 # pandoc (for formatted references) only where pages are built: never for `evidence check`.
 $(CITE_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[cite]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[cite]'
 	@touch $@
 
 $(TEST_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
 
 ## install: create .venv and install the project (the `evidence` command)
@@ -48,6 +48,13 @@ fmt: $(STAMP)
 test: $(TEST_STAMP)
 	@sh tools/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+## lock: re-pin constraints.txt to the newest versions pyproject.toml allows (then run make test)
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[test,cite]'
+	(head -2 constraints.txt; .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e') > constraints.new
+	mv constraints.new constraints.txt && rm -rf .lock-venv
 
 ## test-fast: the whole suite except the browser tests (no Chromium needed)
 test-fast: $(TEST_STAMP)
