@@ -142,3 +142,73 @@ def test_an_internal_error_leaves_the_previous_site(tmp_path: Path, monkeypatch:
     assert code == 70  # EX_SOFTWARE: an internal error, reported without a traceback
     assert "internal error" in err and "Traceback" not in err
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+
+
+# --- the other YAML files a contributor edits: codebook files, dataset, changes, screening logs ---------
+
+CODEBOOK_KEYS = st.sampled_from(["vocabulary", "title", "field", "multiple", "required", "description", "terms",
+                                 "slug", "label", "definition", "source", "countries", "unassigned", "titel"])
+TERM = st.dictionaries(st.sampled_from(["slug", "label", "definition", "source", "countries", "x"]), JSONISH, max_size=5)
+LOG_KEYS = st.sampled_from(["route", "run", "where", "review", "queries", "candidates", "x"])
+CANDIDATE = st.dictionaries(st.sampled_from(["query", "rank", "url", "title", "doi", "decision", "reason", "key",
+                                             "note", "citation"]),
+                            st.one_of(JSONISH, st.sampled_from(["included", "excluded", "deferred", "duplicate",
+                                                                "q01", "smith2020", "javascript:x", "search"])),
+                            max_size=8)
+FUZZ = settings(max_examples=max(EXAMPLES // 4, 10), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def _checked_without_exception(root: Path) -> None:
+    from generator.model import build_model
+
+    loaded = load_project(root)
+    result = check(loaded)  # must not raise
+    for d in result.diagnostics:
+        assert d.line >= 1 and d.column >= 1 and d.code
+    if not any(d.severity.value == "error" for d in result.diagnostics):  # as the build does: a clean check only
+        build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                    result.screening)
+
+
+@FUZZ
+@given(st.dictionaries(CODEBOOK_KEYS, st.one_of(JSONISH, st.lists(TERM, max_size=3)), max_size=8))
+@example({"vocabulary": "phases", "description": "x", "terms": [{"slug": "a", "label": "A", "definition": "d"}]})
+@example({"vocabulary": "new", "title": "T", "description": "d", "field": "claims.x", "required": True,
+          "terms": [{"slug": "a", "label": "A", "definition": "d"}]})
+def test_any_codebook_file_is_checked_without_exception(tmp_path_factory: pytest.TempPathFactory,
+                                                        data: dict[str, object]) -> None:
+    import json
+
+    root = make_project(tmp_path_factory.mktemp("cb") / "p")
+    (root / "evidence/codebook/phases.yaml").write_text(json.dumps(data), encoding="utf-8")
+    (root / "evidence/codebook/extra.yaml").write_text(json.dumps(data), encoding="utf-8")
+    _checked_without_exception(root)
+
+
+@FUZZ
+@given(st.sampled_from(["dataset", "changes"]), JSONISH)
+@example("changes", [{"version": "1", "date": 5, "note": None, "added": "x", "recoded": [1]}])
+@example("dataset", {"founding_study": ["x"], "released": 2026})
+def test_any_dataset_or_changes_file_is_checked_without_exception(tmp_path_factory: pytest.TempPathFactory,
+                                                                  name: str, data: object) -> None:
+    import json
+
+    root = make_project(tmp_path_factory.mktemp("meta") / "p")
+    (root / f"evidence/{name}.yaml").write_text(json.dumps(data), encoding="utf-8")
+    _checked_without_exception(root)
+
+
+@FUZZ
+@given(st.dictionaries(LOG_KEYS, st.one_of(JSONISH, st.lists(CANDIDATE, max_size=4)), max_size=7))
+@example({"route": "search", "run": "2026-12-01", "where": "w", "queries": {"q01": "x"},
+          "candidates": [{"query": "q01", "rank": 1, "title": "T", "decision": "included", "key": "ek2022"},
+                         {"query": "q01", "rank": 2, "title": "T", "decision": "included", "key": "ek2022"}]})
+@example({"route": "review", "run": "2026-12-01", "where": "w", "review": 5, "candidates": [{"rank": "1"}]})
+def test_any_screening_log_is_checked_without_exception(tmp_path_factory: pytest.TempPathFactory,
+                                                        data: dict[str, object]) -> None:
+    import json
+
+    root = make_project(tmp_path_factory.mktemp("log") / "p")
+    (root / "evidence/screening/search-q01-q02.yaml").write_text(json.dumps(data), encoding="utf-8")
+    _checked_without_exception(root)
