@@ -27,7 +27,7 @@ from .codebook import (
     vocabulary_from_data,
 )
 from .diagnostics import Diagnostic, diagnostic
-from .load import Bibliography, Document, Loaded, confusables, skeleton
+from .load import CORRECTIONS_FILE, QUALIFYING_FIELDS, Bibliography, Document, Loaded, confusables, qualified_fields, skeleton
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 from .screening import Log, check_screening
 
@@ -159,8 +159,6 @@ class Checked:
 
 # An entry in evidence/CORRECTIONS.md is marked with an anchor that study pages link to.
 CORRECTION_ANCHOR = re.compile(r'<a id="([^"]*)"></a>')
-# Fields of a BibTeX entry that qualify its other fields: not bibliographic data themselves.
-QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
 
 
 def check(loaded: Loaded) -> Checked:
@@ -187,8 +185,6 @@ def check(loaded: Loaded) -> Checked:
 
 
 def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str]:
-    from .load import CORRECTIONS_FILE
-
     keys: set[str] = set()
     for number, text in enumerate(loaded.corrections.splitlines(), 1):
         for match in CORRECTION_ANCHOR.finditer(text):
@@ -202,10 +198,6 @@ def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str
                                     f"Did you mean '{guess}'?" if guess else ""))
     return frozenset(keys)
 
-
-def qualified_fields(entry_fields: dict[str, str], name: str) -> tuple[str, ...]:
-    """The field names listed in an entry's 'unconfirmed' or 'doubtful' field."""
-    return tuple(f.strip().lower() for f in entry_fields.get(name, "").split(",") if f.strip())
 
 
 def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

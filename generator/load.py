@@ -307,6 +307,16 @@ class BibEntry:
     parents: tuple[str, ...] = ()  # the crossref and xdata keys as written
 
 
+# Fields of an entry that qualify its other fields rather than describe the work: `unconfirmed` names the
+# fields no source confirmed, `doubtful` those probably wrong (see evidence/CORRECTIONS.md).
+QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
+
+
+def qualified_fields(entry_fields: dict[str, str], name: str) -> tuple[str, ...]:
+    """The field names listed in an entry's 'unconfirmed' or 'doubtful' field."""
+    return tuple(f.strip().lower() for f in entry_fields.get(name, "").split(",") if f.strip())
+
+
 @dataclass
 class Bibliography:
     path: str

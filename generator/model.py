@@ -17,7 +17,7 @@ import numpy as np
 
 from .codebook import Codebook, country_name
 from .csl import csl_item, decode, display_name, family_name, persons
-from .load import Bibliography
+from .load import QUALIFYING_FIELDS, Bibliography, qualified_fields
 from .schema import APPRAISAL_FIELDS, CLAIM_LIST_FIELDS
 from .screening import Flow, Log, flows
 
@@ -60,8 +60,6 @@ COOCCUR_LIMIT = 8
 
 
 CLAIM_KINDS = ("finding", "argument")  # the order claims are counted and shown in
-# Fields of a BibTeX entry that qualify its other fields (see check.QUALIFYING_FIELDS); kept out of exports.
-QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
 
 
 @dataclass(frozen=True)
@@ -211,10 +209,6 @@ def _clean(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
-def _field_list(fields: dict[str, str], name: str) -> tuple[str, ...]:
-    return tuple(f.strip().lower() for f in fields.get(name, "").split(",") if f.strip())
-
-
 def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
                 record_paths: dict[str, str], corrected: frozenset[str] = frozenset(),
                 screening: tuple[Log, ...] = ()) -> Model:
@@ -243,8 +237,8 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         codes["confidence"] = tuple(t for t in confidence_order if t in levels)
         sources = tuple(Source(str(x["url"]).strip(), str(x["kind"]), _clean(x["note"]))
                         for x in data.get("sources") or [])
-        unconfirmed = _field_list(entry.fields, "unconfirmed")
-        doubtful = _field_list(entry.fields, "doubtful")
+        unconfirmed = qualified_fields(entry.fields, "unconfirmed")
+        doubtful = qualified_fields(entry.fields, "doubtful")
         names = persons(entry.fields.get("author") or entry.fields.get("editor") or "")
         year = re.search(r"\d{4}", entry.fields.get("year", ""))
         studies[key] = Study(

@@ -137,10 +137,6 @@ class Renderer:
     def cite_link(self, key: str) -> Markup:
         return self.link(self.model.studies[key].short_cite, f"studies/{key}.md")
 
-    def doi_link(self, doi: str) -> Markup:
-        url = "https://doi.org/" + doi
-        return Markup(f'<a href="{html.escape(safe_href(url), quote=True)}">{md_text(url)}</a>')
-
     def claim_link(self, key: str, index: int) -> Markup:
         """'Finding 2' or 'Argument 1', linked to the claim on its study page."""
         claim = self.model.claim(key, index)
@@ -169,7 +165,7 @@ class Renderer:
         self.page = page
         helpers = {
             "link": self.link, "term_link": self.term_link, "study_link": self.study_link,
-            "cite_link": self.cite_link, "doi_link": self.doi_link, "edit_link": self.edit_link,
+            "cite_link": self.cite_link, "edit_link": self.edit_link,
             "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
             "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
             "reading_list": self.reading_list, "json": json, "h": html_text,
