@@ -127,7 +127,7 @@ def test_records_say_what_their_coding_rests_on(path: Path) -> None:
 def test_the_search_logs_run_exactly_the_protocols_queries() -> None:
     """Every query of the written protocol is in a log, with the same text, and no other query is."""
     protocol = (ROOT / "content/protocol.md").read_text(encoding="utf-8")
-    written = dict(re.findall(r"^\| (q\d\d) \| (.+?) \|$", protocol, re.M))
+    written = dict(re.findall(r"^\| (q\d{2,3}) \| (.+?) \|$", protocol, re.M))
     logged: dict[str, str] = {}
     for path in sorted((ROOT / "evidence/screening").glob("search-*.yaml")):
         logged.update(yaml.safe_load(path.read_text(encoding="utf-8"))["queries"])
