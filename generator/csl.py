@@ -184,6 +184,55 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
     return item
 
 
+# What each style's manual asks of a title that CSL itself cannot express. Each rule is a change
+# of the CSL-JSON input for that style, never of pandoc's output; tests/test_references_base.py
+# and tests/test_style_manuals.py check the results against the manuals.
+TITLE_CASE_STYLES = frozenset({"chicago-author-date-17th-edition"})
+SUBTITLE_LOWERCASE_STYLES = frozenset({"harvard-cite-them-right"})
+BOOK_TYPES = frozenset({"chapter", "paper-conference"})  # their container-title is a book's title
+CONVENTIONS = "2"  # bump when a rule below changes, so that cached references are formatted again
+
+# CMOS 8.159: the last word of a title and of each subtitle is capitalised. CSL title-cases only the
+# last word of the whole string, so a lowercase word that ends a title before its subtitle
+# ("Bringing society back in: ...") is given, capitalised, as a nocase span.
+_SEGMENT_END = re.compile(r"(?<![\w>’'-])([a-z]+)(?=[:?!](?:\s|$))")
+# The stop words of the CSL specification's title case (the words it leaves lowercase).
+_STOP_WORDS = frozenset("""a according across afore after against ahead along alongside amid amidst among amongst an
+    and anenst apart apropos apud around as aside astride at athwart atop barring before behind below beneath beside
+    besides between beyond but by circa despite down during except for forenenst from given in inside into lest like
+    modulo near next nor notwithstanding of off on onto or out over per plus pro qua sans since so than the through
+    thru throughout thruout till to toward towards under underneath until unto up upon versus via with within without
+    worth""".split())
+# Cite Them Right lowercases the first word of a subtitle ("Cite them right: the essential referencing
+# guide"). Stored titles capitalise it without braces (APA and Chicago keep the capital), so only an
+# unprotected capital after a colon is lowered; a protected proper noun (<span class="nocase">) is not.
+_SUBTITLE_START = re.compile(r"(:\s+)([A-Z])(?=[a-z’']*(?:[\s,.;:?!)]|$))")
+
+
+def for_style(item: dict[str, Any], style: str) -> dict[str, Any]:
+    """The CSL-JSON item as `style` is given it: the title conventions above applied."""
+    fields = ["title"] + (["container-title"] if item.get("type") in BOOK_TYPES else [])
+    out = dict(item)
+    for name in fields:
+        value = out.get(name)
+        if not isinstance(value, str):
+            continue
+        if style in TITLE_CASE_STYLES:
+            value = _SEGMENT_END.sub(lambda m: f'<span class="nocase">{m.group(1).capitalize()}</span>'
+                                     if m.group(1) in _STOP_WORDS else m.group(1), value)
+        if style in SUBTITLE_LOWERCASE_STYLES:
+            value = _SUBTITLE_START.sub(lambda m: m.group(1) + m.group(2).lower(), value)
+        out[name] = value
+    return out
+
+
+# CMOS 6.9 and the CSL locales' punctuation-in-quote: a period or comma that follows a closing
+# quotation mark goes inside it, at every level of nesting. pandoc's citeproc moves it inside the
+# outer mark only (“… ‘Choice about Voice’.”); this puts it inside both (“… ‘Choice about Voice.’”).
+AMERICAN_PUNCTUATION = frozenset(s for s, locale in LOCALES.items() if locale == "en-US")
+_NESTED_CLOSE = re.compile(r"([’”])((?:</span>)+)([.,])([”’])")
+
+
 def _standalone(style: str) -> str:
     """The style's XML for references printed one by one.
 
@@ -214,13 +263,15 @@ def _run_pandoc(items: list[dict[str, Any]], style: str, stem: Path) -> dict[str
     """One pandoc call, its files named stem.csl and stem.json: id -> the entry's HTML."""
     csl_path, json_path = stem.with_suffix(".csl"), stem.with_suffix(".json")
     csl_path.write_text(_standalone(style), encoding="utf-8")
-    json_path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    json_path.write_text(json.dumps([for_style(i, style) for i in items], ensure_ascii=False), encoding="utf-8")
     cmd = [pandoc_binary(), "--from", "markdown", "--to", "html", "--citeproc", "--wrap=none",
            "--csl", str(csl_path), "--bibliography", str(json_path), "--metadata", f"lang={LOCALES[style]}"]
     proc = subprocess.run(cmd, input=_NOCITE, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"pandoc failed on {style}: {proc.stderr.strip()[:500]}")
     out = {m.group(1): m.group(2).strip() for m in _ENTRY.finditer(proc.stdout)}
+    if style in AMERICAN_PUNCTUATION:
+        out = {k: _NESTED_CLOSE.sub(r"\3\1\2\4", v) for k, v in out.items()}
     lost = [str(i["id"]) for i in items if str(i["id"]) not in out]
     if lost:
         raise RuntimeError(f"pandoc printed no {style} reference for {', '.join(lost[:5])}")
@@ -246,7 +297,7 @@ def _pandoc_version() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _style_digest(style: str) -> str:
-    data = _standalone(style).encode() + LOCALES[style].encode() + _pandoc_version().encode()
+    data = _standalone(style).encode() + LOCALES[style].encode() + _pandoc_version().encode() + CONVENTIONS.encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 

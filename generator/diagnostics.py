@@ -239,9 +239,9 @@ CODES: dict[str, Code] = {
              "Titles are stored in sentence case, the convention of Zotero and of the CSL styles: "
              "APA and Harvard print a title as it is stored, and Chicago title-cases it itself. A "
              "title with most of its words capitalised would print wrongly in APA and Harvard.",
-             "Write the title in sentence case: capitalise only the first word and protect, with braces, "
-             "what must keep its capitals: proper nouns, acronyms and the first word after a colon, "
-             "e.g. title = {Co-{production} in {France}: {A} review of {NPM}}."),
+             "Write the title in sentence case: capitalise the first word of the title and of a subtitle, "
+             "and protect with braces the proper nouns and acronyms, "
+             "e.g. title = {Co-{production} in {France}: A review of {NPM}}."),
         Code("bib-unused", _W, "BibTeX entry is not used",
              "No record and no codebook term cites this entry, so it does not appear on the "
              "site.",
