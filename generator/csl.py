@@ -190,7 +190,7 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
 TITLE_CASE_STYLES = frozenset({"chicago-author-date-17th-edition"})
 SUBTITLE_LOWERCASE_STYLES = frozenset({"harvard-cite-them-right"})
 BOOK_TYPES = frozenset({"chapter", "paper-conference"})  # their container-title is a book's title
-CONVENTIONS = "2"  # bump when a rule below changes, so that cached references are formatted again
+CONVENTIONS = "3"  # bump when a rule below changes, so that cached references are formatted again
 
 # CMOS 8.159: the last word of a title and of each subtitle is capitalised. CSL title-cases only the
 # last word of the whole string, so a lowercase word that ends a title before its subtitle
@@ -206,7 +206,7 @@ _STOP_WORDS = frozenset("""a according across afore after against ahead along al
 # Cite Them Right lowercases the first word of a subtitle ("Cite them right: the essential referencing
 # guide"). Stored titles capitalise it without braces (APA and Chicago keep the capital), so only an
 # unprotected capital after a colon is lowered; a protected proper noun (<span class="nocase">) is not.
-_SUBTITLE_START = re.compile(r"(:\s+)([A-Z])(?=[a-z’']*(?:[\s,.;:?!)]|$))")
+_SUBTITLE_START = re.compile(r"(:\s+)([A-Z])(?=[a-z’']*(?:-|[\s,.;:?!)]|$))")  # "A", "Evidence", "Citizen-led"
 
 
 def for_style(item: dict[str, Any], style: str) -> dict[str, Any]:
