@@ -8,6 +8,7 @@ one and swapped in only when the build succeeds; a failure leaves site/ as it wa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from . import diagnostics as dg
 from .check import check
@@ -103,18 +105,43 @@ def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
     return out
 
 
+SYNC_MANIFEST = Path("build/cache/docs.json")
+
+
 def _sync(docs: Path, pages: dict[str, str]) -> int:
-    """Write only what changed, delete what is gone: MkDocs' watcher and mtimes see real changes only."""
+    """Write only what changed, delete what is gone: MkDocs' watcher and mtimes see real changes only.
+
+    What was written last time is remembered (hash, size and modification time per file), so an
+    unchanged file is recognised by one stat() instead of a read; a file touched by anything else
+    since is compared by its bytes as before.
+    """
     changed = 0
     docs.mkdir(parents=True, exist_ok=True)
+    manifest_path = docs.parent.parent / SYNC_MANIFEST
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            previous = {}
+    except (OSError, ValueError):
+        previous = {}
+    manifest: dict[str, list[Any]] = {}
     for rel, text in pages.items():
         target = docs / rel
         data = text.encode("utf-8")
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        changed += 1
+        digest = hashlib.sha1(data).hexdigest()
+        try:
+            st = target.stat()
+            known = previous.get(rel)
+            same = (known == [digest, st.st_size, st.st_mtime_ns]
+                    or (st.st_size == len(data) and target.read_bytes() == data))
+        except OSError:
+            same = False
+        if not same:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            st = target.stat()
+            changed += 1
+        manifest[rel] = [digest, st.st_size, st.st_mtime_ns]
     wanted = set(pages)
     for path in sorted(docs.rglob("*"), reverse=True):
         rel = path.relative_to(docs).as_posix()
@@ -123,6 +150,10 @@ def _sync(docs: Path, pages: dict[str, str]) -> int:
             changed += 1
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+    tmp.replace(manifest_path)
     return changed
 
 
@@ -169,7 +200,8 @@ def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
         print("evidence: mkdocs failed; site/ was left as it was", file=sys.stderr)
         return 1
     _swap(staging, site)
-    _say(quiet, f"built {site.relative_to(root)}/ in {time.monotonic() - started:.1f} s")
+    reuse = next((line.split("atlas-cache:", 1)[1].strip() for line in log if "atlas-cache:" in line), "")
+    _say(quiet, f"built {site.relative_to(root)}/ in {time.monotonic() - started:.1f} s" + (f" ({reuse})" if reuse else ""))
     return 0
 
 

@@ -30,21 +30,22 @@ from .render_cite import (
     highwire_tags,
     json_ld,
     plain,
-    reading_list_files,
+    reference_files,
 )
+from .urls import href, relpath
 
 TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 
 
-@functools.lru_cache(maxsize=200_000)
-def _relpath(target: str, start: str) -> str:
-    return posixpath.relpath(target, start)
-
-
 def md_text(value: Any) -> str:
     """Plain text made inert in Markdown and HTML."""
-    text = " ".join(str(value).split())
+    return _md_text(value) if isinstance(value, str) else _md_text(str(value))
+
+
+@functools.lru_cache(maxsize=500_000)
+def _md_text(text: str) -> str:
+    text = " ".join(text.split())
     return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=True)
 
 
@@ -59,6 +60,11 @@ def _finalize(value: Any) -> Any:
 def html_text(value: Any) -> Markup:
     """Text for a raw-HTML block, which Markdown leaves alone: HTML-escaped, not Markdown-escaped."""
     return Markup(html.escape(" ".join(str(value).split()), quote=True))
+
+
+def html_block(value: str) -> Markup:
+    """Text for a <pre> in a raw-HTML block: HTML-escaped, its line breaks kept."""
+    return Markup(html.escape(value.rstrip("\n"), quote=False))
 
 
 def yaml_title(text: str) -> str:
@@ -120,7 +126,7 @@ class Renderer:
 
     # --- links (the only way markup enters a page) ---------------------------------
     def rel(self, target: str) -> str:
-        return _relpath(target, posixpath.dirname(self.page) or ".")
+        return relpath(target, posixpath.dirname(self.page) or ".")
 
     def link(self, label: Any, target: str) -> Markup:
         return Markup(f"[{md_text(label)}]({self.rel(target)})")
@@ -168,7 +174,7 @@ class Renderer:
             "cite_link": self.cite_link, "edit_link": self.edit_link,
             "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
             "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
-            "reading_list": self.reading_list, "json": json, "h": html_text,
+            "reading_list": self.reading_list, "json": json, "h": html_text, "h_block": html_block,
             "claim_link": self.claim_link, "claim": self.model.claim, "plural": plural,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
             "external": self.external,
@@ -180,22 +186,35 @@ class Renderer:
         url = page[:-3] + "/" if not page.endswith("index.md") else page[:-8]
         return f"{self.site_url}/{url}" if self.site_url else "/" + url
 
-    def reading_list(self, base: str, keys: list[str] | tuple[str, ...]) -> Markup:
-        """Download links for the reading list of the page being rendered (files from reading_list_files)."""
-        name = posixpath.basename(base)
-        return Markup(f"[APA list (text)]({name}.txt) · [BibTeX]({name}.bib) · [RIS]({name}.ris) · "
-                      f"[CSL-JSON]({name}.json)")
+    def reading_list(self, field: str, value: str) -> Markup:
+        """The explorer filtered to one term: it downloads the selection as an APA list, BibTeX, RIS,
+        CSL-JSON or CSV in the browser, so a term's reading list costs no file of its own (issue #17)."""
+        url = href(self.page, "explore/index.md", query=f"{field}={value}")
+        return Markup(f'<a href="{html.escape(url, quote=True)}">open these studies in the explorer</a>')
 
     def render_all(self) -> dict[str, str]:
+        out = self.render_studies(list(self.model.studies))
+        out.update(self.render_rest())
+        return out
+
+    def render_studies(self, keys: list[str]) -> dict[str, str]:
+        """The study pages and their reference files, for the given keys."""
         out: dict[str, str] = {}
         m = self.model
-        for key, study in m.studies.items():
+        for key in keys:
+            study = m.studies[key]
             page = f"studies/{key}.md"
             out[page] = self._render("study.md.j2", page, s=study, reference=Markup(self.refs["apa"][key]),
                                      citation_tags=highwire_tags(study), jsonld=json_ld(study),
                                      kinds=self.model.codebook.vocabularies.get("source_kinds"),
-                                     refs_plain={st: plain(self.refs[st][key]) for st in STYLES})
-            out.update(reading_list_files(f"studies/{key}", [study], self.refs["apa"]))
+                                     refs_plain={st: plain(self.refs[st][key]) for st in STYLES},
+                                     files=reference_files(study))
+        return out
+
+    def render_rest(self) -> dict[str, str]:
+        """Every page of the base renderer but the study pages."""
+        out: dict[str, str] = {}
+        m = self.model
         out["studies/index.md"] = self._render("studies_index.md.j2", "studies/index.md")
         for field, dim in m.dimensions.items():
             out[f"{dim.section}/index.md"] = self._render("dimension_index.md.j2", f"{dim.section}/index.md", d=dim)
@@ -203,8 +222,6 @@ class Renderer:
                 page = f"{dim.section}/{term.slug}.md"
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
                                          has_tradition="tradition" in term.extra)
-                if term.studies:
-                    out.update(reading_list_files(page[:-3], [m.studies[k] for k in term.studies], self.refs["apa"]))
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
         out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
                                                         codes=list(diagnostics.CODES.values()))

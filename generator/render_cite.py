@@ -34,17 +34,20 @@ def plain(reference_html: str) -> str:
 
 
 def csl_json(studies: list[Study]) -> str:
-    return json.dumps([s.csl for s in studies], indent=2, ensure_ascii=False) + "\n"
+    return json.dumps([s.csl for s in studies], ensure_ascii=False) + "\n"
 
 
-def reading_list_files(base: str, studies: list[Study], apa: dict[str, str]) -> dict[str, str]:
-    """base.bib, base.ris, base.json (CSL-JSON) and base.txt (APA, sorted) for a set of studies."""
-    return {
-        f"{base}.bib": "\n".join(bibtex_of(s) for s in studies),
-        f"{base}.ris": "\n".join(ris_of(s) for s in studies),
-        f"{base}.json": csl_json(studies),
-        f"{base}.txt": "\n\n".join(sorted(plain(apa[s.key]) for s in studies)) + "\n",
-    }
+def reference_files(study: Study) -> list[tuple[str, str, str, str]]:
+    """The study's reference in each reference-manager format: (label, file name, media type, text).
+
+    They are printed on the study page (readable and copyable without script), and atlas.js turns
+    each into a download; no file per study is written (issue #17: 40,000 fewer files at scale).
+    """
+    return [
+        ("BibTeX", f"{study.key}.bib", "application/x-bibtex", bibtex_of(study)),
+        ("RIS", f"{study.key}.ris", "application/x-research-info-systems", ris_of(study)),
+        ("CSL-JSON", f"{study.key}.json", "application/vnd.citationstyles.csl+json", csl_json([study])),
+    ]
 
 
 # --- metadata for citation managers -------------------------------------------------

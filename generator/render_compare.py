@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import posixpath
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -32,25 +31,11 @@ from .exports import bibtex_of, ris_of
 from .model import COMPARED, DIMENSIONS, Model
 from .render import TEMPLATES, Renderer
 from .render_cite import plain
+from .urls import href
 from .worldmap import choropleth, legend
 
 EXPLORER_FACETS = ("logics", "sectors", "countries", "traditions", "barriers", "enablers", "methods",
-                   "study_type", "phases", "levels", "confidence", "route")
-
-
-def page_url(page: str) -> str:
-    """The directory URL MkDocs gives a page: a/b.md -> a/b/, a/index.md -> a/."""
-    stem = page[:-3]
-    if stem == "index" or stem.endswith("/index"):
-        return stem[:-5]
-    return stem + "/"
-
-
-def href(from_page: str, to_page: str, anchor: str = "") -> str:
-    here = page_url(from_page) or "."
-    there = page_url(to_page) or "."
-    rel = posixpath.relpath(there, here)
-    return ("" if rel == "." else rel + "/") + (f"#{anchor}" if anchor else "") or "./"
+                   "study_type", "phases", "levels", "concepts", "basis", "confidence", "route")
 
 
 class CompareRenderer:

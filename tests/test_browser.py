@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -359,6 +360,40 @@ def test_a_matrix_cell_opens_its_studies_in_the_explorer(page: tuple[Page, Watch
     pg.get_by_role("link", name="the studies coded with both terms in the explorer").click()
     pg.locator("#atlas-results li").first.wait_for()
     assert shown_keys(pg) == expected_keys(built_site, logics=["professional"], sectors=["health"])
+
+
+def test_a_term_reading_list_opens_the_explorer_filtered_to_the_term(page: tuple[Page, Watch], base_url: str,
+                                                                     built_site: Path) -> None:
+    pg, _ = page
+    pg.goto(base_url + "concepts/co-creation/")
+    pg.get_by_role("link", name="open these studies in the explorer").click()
+    pg.locator("#atlas-results li").first.wait_for()
+    want = expected_keys(built_site, concepts=["co-creation"])
+    assert shown_keys(pg) == want and len(want) >= 5
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download APA list").click()
+    text = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert len(text.strip().split("\n\n")) == len(want)
+
+
+def test_a_study_page_downloads_its_reference_files(page: tuple[Page, Watch], base_url: str) -> None:
+    import bibtexparser
+    import rispy
+
+    pg, _ = page
+    pg.goto(base_url + "studies/vaneijk2017/")
+    pg.locator("summary", has_text="BibTeX, RIS or CSL-JSON").click()
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download BibTeX").click()
+    assert dl.value.suggested_filename == "vaneijk2017.bib"
+    lib = bibtexparser.parse_string(Path(dl.value.path()).read_text(encoding="utf-8"))
+    assert [e.key for e in lib.entries] == ["vaneijk2017"] and not lib.failed_blocks
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download RIS").click()
+    assert [e["id"] for e in rispy.loads(Path(dl.value.path()).read_text(encoding="utf-8"))] == ["vaneijk2017"]
+    with pg.expect_download() as dl:
+        pg.get_by_role("button", name="Download CSL-JSON").click()
+    assert json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))[0]["id"] == "vaneijk2017"
 
 
 def test_the_screening_page_shows_each_routes_flow(page: tuple[Page, Watch], base_url: str) -> None:

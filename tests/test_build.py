@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,26 @@ def test_no_third_party_requests_in_html(built_site: Path) -> None:
 def test_two_builds_are_byte_identical(tmp_path: Path, built_site: Path) -> None:
     other = build_site(copy_project(tmp_path / "again"))
     assert tree_digest(other) == tree_digest(built_site)
+
+
+def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
+    """One record changes: the rebuild renders only the pages made from it (atlas-cache reuses the rest),
+    and the site is byte-identical to a full build of the same input with no cache."""
+    root = copy_project(tmp_path / "p")
+    build_site(root)
+    record = root / "evidence/studies/bovaird2007.yaml"
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("summary: >-\n", "summary: >-\n  A changed summary.\n", 1), encoding="utf-8")
+    code, out, err = run("--root", str(root), "build")
+    assert code == 0, out + err
+    reused, rendered = map(int, re.search(r"\((\d+) pages reused, (\d+) rendered\)", err).groups())
+    assert rendered <= 5 and reused > 100, err
+    assert "A changed summary." in (root / "site/studies/bovaird2007/index.html").read_text(encoding="utf-8")
+    incremental = tree_digest(root / "site")
+    shutil.rmtree(root / "build/cache/pages")
+    code, out, err = run("--root", str(root), "build")
+    assert code == 0 and "pages reused" not in err.replace("0 pages reused", "")
+    assert tree_digest(root / "site") == incremental
 
 
 def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:

@@ -156,15 +156,32 @@ def test_json_ld_is_valid_and_inert(built_site: Path) -> None:
 
 
 def test_reading_lists_on_term_pages(built_site: Path) -> None:
-    ris = (built_site / "logics/professional.ris").read_text(encoding="utf-8")
-    entries = rispy.loads(ris)
-    index = json.loads((built_site / "explore/studies.json").read_text(encoding="utf-8"))
-    want = [s["key"] for s in index["studies"] if "professional" in s["codes"]["logics"]]
-    assert [e["id"] for e in entries] == want
-    csl = json.loads((built_site / "logics/professional.json").read_text(encoding="utf-8"))
-    assert [i["id"] for i in csl] == want
+    """A term's reading list is the explorer filtered to the term (downloads are made in the browser;
+    test_browser.py::test_a_term_reading_list_opens_the_explorer_filtered_to_the_term); no per-term files."""
     page = (built_site / "logics/professional/index.html").read_text(encoding="utf-8")
-    assert 'href="../professional.ris"' in page and 'href="../professional.txt"' in page
+    assert 'href="../../explore/?logics=professional"' in page
+    assert not (built_site / "logics/professional.ris").exists()
+    assert not (built_site / "studies/vaneijk2017.ris").exists(), "reference files are on the study page"
+    index = json.loads((built_site / "explore/studies.json").read_text(encoding="utf-8"))
+    assert "logics" in [f["field"] for f in index["facets"]]
+    assert all(any(f["field"] == field for f in index["facets"]) for field in ("concepts", "basis"))
+
+
+def test_a_study_page_carries_its_reference_files(built_site: Path) -> None:
+    """BibTeX, RIS and CSL-JSON are printed on the study page (atlas.js downloads them:
+    test_browser.py::test_a_study_page_downloads_its_reference_files); each is importable."""
+    import html as htmlmod
+
+    import bibtexparser
+
+    page = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
+    blocks = {m.group(1): htmlmod.unescape(m.group(2))
+              for m in re.finditer(r'<div class="atlas-ref-text" id="ref-(\d)"><pre><code>(.*?)</code></pre></div>', page, re.S)}
+    lib = bibtexparser.parse_string(blocks["1"])
+    assert [e.key for e in lib.entries] == ["vaneijk2017"] and not lib.failed_blocks
+    assert [e["id"] for e in rispy.loads(blocks["2"])] == ["vaneijk2017"]
+    assert [i["id"] for i in json.loads(blocks["3"])] == ["vaneijk2017"]
+    assert 'data-name="vaneijk2017.ris"' in page and 'data-type="application/x-research-info-systems"' in page
 
 
 def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
@@ -172,7 +189,7 @@ def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
     report = frictionless.validate(str(built_site / "data/datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = json.loads((built_site / "data/datapackage.json").read_text(encoding="utf-8"))
-    assert package["version"] == "0.2.0"
+    assert package["version"] == "0.3.0"
 
 
 def test_citation_cff_matches_the_dataset_version() -> None:
@@ -184,7 +201,7 @@ def test_citation_cff_matches_the_dataset_version() -> None:
 
 
 def test_version_in_the_footer(built_site: Path) -> None:
-    assert "Evidence base version 0.2.0, released 2026-12-01" in (built_site / "index.html").read_text(encoding="utf-8")
+    assert "Evidence base version 0.3.0, released 2026-12-01" in (built_site / "index.html").read_text(encoding="utf-8")
 
 
 def test_every_study_in_the_changes_page(built_site: Path) -> None:

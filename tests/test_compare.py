@@ -12,7 +12,7 @@ from generator.check import check
 from generator.compare import FOUND_AND_ARGUED, MATRICES, crosstab, gap_map, matrix_csv_rows, synthesis
 from generator.load import load_project
 from generator.model import Model, build_model
-from generator.render_compare import href
+from generator.urls import href
 
 from .helpers import make_project
 

@@ -314,6 +314,18 @@
     render();
   }
 
+  /* a study's reference files: the text printed on the page, downloaded as a file */
+  function downloadButtons() {
+    document.querySelectorAll("button.atlas-download[data-download]").forEach(function (button) {
+      var source = document.getElementById(button.getAttribute("data-download"));
+      if (!source) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        download(button.getAttribute("data-name"), button.getAttribute("data-type"), source.textContent + "\n");
+      });
+    });
+  }
+
   /* copy buttons: hidden until this script runs, so they never appear where they cannot work */
   function copyButtons() {
     document.querySelectorAll("button.atlas-copy[data-copy]").forEach(function (button) {
@@ -371,6 +383,7 @@
   function start() {
     scrollableTables();
     copyButtons();
+    downloadButtons();
     search();
     var ex = document.getElementById("atlas-explorer");
     if (ex) loadIndex(ex, function (index) { explorer(ex, index); });

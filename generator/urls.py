@@ -1,0 +1,44 @@
+"""Addresses: where a generated page lands on the site, and the relative link from one page to another.
+
+The generator writes Markdown into build/docs and MkDocs turns `a/b.md` into the directory URL
+`a/b/` (use_directory_urls). Markdown links are written between .md files and MkDocs rewrites them;
+links inside raw HTML (matrices, SVG maps, the explorer's filtered views) are not rewritten, so they
+are written here as the final directory URLs.
+"""
+
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=200_000)
+def relpath(target: str, start: str) -> str:
+    """posixpath.relpath for the generator's own paths (relative, normalised, '/'-separated), without
+    its os.getcwd() and abspath calls: there are hundreds of thousands of links in a large build.
+    tests/test_links.py checks it against posixpath.relpath."""
+    parts = [] if target in ("", ".") else target.split("/")
+    base = [] if start in ("", ".") else start.split("/")
+    common = 0
+    for a, b in zip(parts, base, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(base) - common) + parts[common:]) or "."
+
+
+def page_url(page: str) -> str:
+    """The directory URL MkDocs gives a page: a/b.md -> a/b/, a/index.md -> a/."""
+    stem = page[:-3]
+    if stem == "index" or stem.endswith("/index"):
+        return stem[:-5]
+    return stem + "/"
+
+
+def href(from_page: str, to_page: str, anchor: str = "", query: str = "") -> str:
+    """The link, for raw HTML, from one generated page to another (directory URLs)."""
+    here = page_url(from_page).rstrip("/") or "."
+    there = page_url(to_page).rstrip("/") or "."
+    rel = relpath(there, here)
+    if query:
+        return ("" if rel == "." else rel + "/") + f"?{query}" + (f"#{anchor}" if anchor else "") if rel != "." else f"./?{query}"
+    return ("" if rel == "." else rel + "/") + (f"#{anchor}" if anchor else "") or "./"
