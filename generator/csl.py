@@ -190,7 +190,7 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
 TITLE_CASE_STYLES = frozenset({"chicago-author-date-17th-edition"})
 SUBTITLE_LOWERCASE_STYLES = frozenset({"harvard-cite-them-right"})
 BOOK_TYPES = frozenset({"chapter", "paper-conference"})  # their container-title is a book's title
-CONVENTIONS = "3"  # bump when a rule below changes, so that cached references are formatted again
+CONVENTIONS = "4"  # bump when a rule below changes, so that cached references are formatted again
 
 # CMOS 8.159: the last word of a title and of each subtitle is capitalised. CSL title-cases only the
 # last word of the whole string, so a lowercase word that ends a title before its subtitle
@@ -209,6 +209,16 @@ _STOP_WORDS = frozenset("""a according across afore after against ahead along al
 _SUBTITLE_START = re.compile(r"(:\s+)([A-Z])(?=[a-z’']*(?:-|[\s,.;:?!)]|$))")  # "A", "Evidence", "Citizen-led"
 
 
+# CMOS 8.159 lowercases prepositions "regardless of length"; pandoc's citeproc lowercases only the short
+# ones (it printed "Parks Through the Lens"). These are the longer words that are prepositions in
+# nearly every use (words that are as often conjunctions or adverbs, such as after, since or out, are
+# left to the processor). In mid-title they are given lowercase as nocase spans.
+_LONG_PREPOSITIONS = ("about|across|against|along|alongside|amid|amidst|among|amongst|around|atop|behind|below|"
+                      "beneath|beside|besides|between|beyond|despite|during|except|inside|near|per|through|"
+                      "throughout|toward|towards|under|underneath|unto|upon|versus|within|without")
+_MID_PREPOSITION = re.compile(rf"(?<=[\w,;)’'>] )({_LONG_PREPOSITIONS})(?= [^\s:?!])")
+
+
 def for_style(item: dict[str, Any], style: str) -> dict[str, Any]:
     """The CSL-JSON item as `style` is given it: the title conventions above applied."""
     fields = ["title"] + (["container-title"] if item.get("type") in BOOK_TYPES else [])
@@ -218,6 +228,7 @@ def for_style(item: dict[str, Any], style: str) -> dict[str, Any]:
         if not isinstance(value, str):
             continue
         if style in TITLE_CASE_STYLES:
+            value = _MID_PREPOSITION.sub(lambda m: f'<span class="nocase">{m.group(1)}</span>', value)
             value = _SEGMENT_END.sub(lambda m: f'<span class="nocase">{m.group(1).capitalize()}</span>'
                                      if m.group(1) in _STOP_WORDS else m.group(1), value)
         if style in SUBTITLE_LOWERCASE_STYLES:

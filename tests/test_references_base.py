@@ -16,13 +16,13 @@ import re
 import pytest
 
 from generator.check import title_case_counts
-from generator.csl import STYLES, csl_item, format_all, plain_text
+from generator.csl import _LONG_PREPOSITIONS, STYLES, csl_item, format_all, plain_text
 from generator.load import load_bibliography
 
 from .helpers import ROOT
 
-MINOR = frozenset("a an and as at but by for from in into nor of on onto or over so the to up via with yet "  # CMOS 8.159:
-                   "about among between through toward towards under upon within without".split())  # prepositions
+MINOR = frozenset("a an and as at but by for from in into nor of on onto or over so the to up via with yet".split()
+                  + _LONG_PREPOSITIONS.split("|"))  # CMOS 8.159: articles, coordinating conjunctions, prepositions
 
 def visible(html_text: str) -> str:
     return html.unescape(re.sub(r"<(?!/?em>)[^>]+>", "", html_text))
@@ -66,13 +66,15 @@ def test_chicago_titles_are_in_title_case(base: tuple) -> None:
     wrong = {}
     for key, reference in refs["chicago-author-date-17th-edition"].items():
         title = _chicago_title(reference)
-        for part in re.split(r"(?:[:?!]|—)\s*", title):
+        for part in re.split(r"(?:[:?!]|—|\.(?= ))\s*", title):
             words = [w.strip("‘’“”,()") for w in part.split()]
             words = [w for w in words if w and w[0].isalpha()]
             for i, word in enumerate(words):
                 last = i == len(words) - 1
                 minor = word.lower() in MINOR and i > 0 and not last
                 if not minor and not word[0].isupper():
+                    wrong.setdefault(key, []).append(word)
+                if minor and word[0].isupper() and i > 0:  # CMOS 8.159: prepositions lowercase, whatever their length
                     wrong.setdefault(key, []).append(word)
                 if last and word.lower() in MINOR and i > 0 and word[0].islower():
                     wrong.setdefault(key, []).append(word)
