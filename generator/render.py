@@ -123,30 +123,45 @@ class Renderer:
         )
         self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED)
         self.page = ""  # the path of the page being rendered, for relative links
+        self.folder = "."  # its folder
+        self._links: dict[tuple[Any, ...], Markup] = {}
 
     # --- links (the only way markup enters a page) ---------------------------------
     def rel(self, target: str) -> str:
-        return relpath(target, posixpath.dirname(self.page) or ".")
+        return relpath(target, self.folder)
 
     def link(self, label: Any, target: str) -> Markup:
         return Markup(f"[{md_text(label)}]({self.rel(target)})")
 
+    # The links below recur by the hundred thousand in a large atlas (every cell and term page cites
+    # its studies), and a link depends only on its target and the folder of the page it is on.
+    def _memo(self, kind: str, args: tuple[Any, ...], make: Any) -> Markup:
+        key = (kind, self.folder, args)
+        found = self._links.get(key)
+        if found is None:
+            found = self._links[key] = make()
+        return found
+
     def term_link(self, field: str, value: str, count: int | None = None) -> Markup:
-        term = self.model.term(field, value)
+        def make() -> Markup:
+            term = self.model.term(field, value)
+            return self.link(term.label, f"{term.section}/{term.slug}.md")
         suffix = f" ({count})" if count is not None else ""
-        return Markup(self.link(term.label, f"{term.section}/{term.slug}.md") + suffix)
+        return Markup(self._memo("term", (field, value), make) + suffix)
 
     def study_link(self, key: str) -> Markup:
         s = self.model.studies[key]
-        return self.link(f"{s.short_cite} {s.title}", f"studies/{key}.md")
+        return self._memo("study", (key,), lambda: self.link(f"{s.short_cite} {s.title}", f"studies/{key}.md"))
 
     def cite_link(self, key: str) -> Markup:
-        return self.link(self.model.studies[key].short_cite, f"studies/{key}.md")
+        return self._memo("cite", (key,), lambda: self.link(self.model.studies[key].short_cite, f"studies/{key}.md"))
 
     def claim_link(self, key: str, index: int) -> Markup:
         """'Finding 2' or 'Argument 1', linked to the claim on its study page."""
-        claim = self.model.claim(key, index)
-        return self.link(claim.label, f"studies/{key}.md#{claim.anchor}")
+        def make() -> Markup:
+            claim = self.model.claim(key, index)
+            return self.link(claim.label, f"studies/{key}.md#{claim.anchor}")
+        return self._memo("claim", (key, index), make)
 
     def vocab_label(self, vocabulary: str, slug: str) -> str:
         vocab = self.model.codebook.vocabularies.get(vocabulary)
@@ -169,6 +184,7 @@ class Renderer:
     # --- pages -------------------------------------------------------------------
     def _render(self, template: str, page: str, **context: Any) -> str:
         self.page = page
+        self.folder = posixpath.dirname(page) or "."
         helpers = {
             "link": self.link, "term_link": self.term_link, "study_link": self.study_link,
             "cite_link": self.cite_link, "edit_link": self.edit_link,

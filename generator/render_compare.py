@@ -87,9 +87,9 @@ class CompareRenderer:
         out.update(self.country_map())
         out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
         data = json.dumps(self.explorer_index(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        out["explore/studies.json"] = data + "\n"
-        # a script, not fetch(): the explorer then also works from a folder on disk (file://)
-        out["explore/studies.js"] = "window.ATLAS_INDEX = " + data + ";\n"
+        # a script, not fetch(): the explorer then also works from a folder on disk (file://); the same
+        # data is in data/evidence.json for other programs, so no JSON copy of the index is written
+        out["explore/studies.js"] = EXPLORER_PREFIX + data + ";\n"
         out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
         return out
 
@@ -143,6 +143,14 @@ def _csv(rows: list[list[str]]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
+
+
+EXPLORER_PREFIX = "window.ATLAS_INDEX = "
+
+
+def explorer_data(script: str) -> Any:
+    """The explorer's index read back from explore/studies.js (for tests and other tools)."""
+    return json.loads(script[len(EXPLORER_PREFIX):].rstrip().removesuffix(";"))
 
 
 def render_compare(base: Renderer) -> dict[str, str]:

@@ -108,6 +108,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
         self.manifest: dict[str, dict[str, Any]] = {}  # src_uri -> {key, anchors, links}
         self.keys: dict[str, str] = {}  # src_uri -> key of this build
         self.reused: set[str] = set()
+        self.deferred: dict[str, tuple[Files, bool]] = {}
         self.rendered: set[str] = set()
         self.counter = _WarningCounter()
         self.site_dir = Path()
@@ -126,7 +127,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
         self.config_digest = _digest(FORMAT, config_text, settings, _versions(),
                                      _tree_digest(Path(custom)) if custom else "")
         self.manifest = self._read_manifest()
-        self.keys, self.reused, self.rendered = {}, set(), set()
+        self.keys, self.reused, self.rendered, self.deferred = {}, set(), set(), {}
         self.counter.count = 0
         logging.getLogger("mkdocs").addHandler(self.counter)
         _install(self)
@@ -154,6 +155,11 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
                                          if (target := files.get_file_from_path(src)) is not None}
                 self.reused.add(file.src_uri)
                 return
+            # Rendered just before it is written (build_page), not now: MkDocs would otherwise hold the
+            # HTML of every page in memory at once (2 GB at 10,000 studies). No other page reads a page
+            # outside the navigation, and anchors are checked only after every page is written.
+            self.deferred[file.src_uri] = (files, dirty)
+            return
         original(page, config, files, dirty)
 
     def build_page(self, original: Any, page: Page, config: Any, doc_files: Any, nav: Navigation, env: Any,
@@ -164,9 +170,15 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self._html(self.keys[src]), dest)
             return
+        deferred = self.deferred.pop(src, None)
+        if deferred is not None:
+            _ORIGINAL["populate"](page, config, *deferred)
         original(page, config, doc_files, nav, env, dirty, excluded)
         if src in self.keys:
             self.rendered.add(src)
+        if deferred is not None:
+            page.content = None  # written: only its anchors are needed from here on
+            page.markdown = None
 
     # --- after the build ------------------------------------------------------------------------
     def on_post_build(self, config: Any) -> None:
@@ -240,7 +252,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
 
 # MkDocs' build loop calls these two module functions for every page; the plugin wraps them for
 # the length of one build (on_config to on_post_build) and restores them afterwards.
-_ORIGINAL = {"populate": mkdocs_build._populate_page, "build_page": mkdocs_build._build_page}
+_ORIGINAL: dict[str, Any] = {"populate": mkdocs_build._populate_page, "build_page": mkdocs_build._build_page}
 
 
 def _install(plugin: CachePlugin) -> None:

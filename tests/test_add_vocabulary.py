@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from generator.build import DOCS, generate
+from generator.render_compare import explorer_data
 
 from .helpers import make_project, run
 
@@ -55,7 +56,7 @@ def test_one_codebook_file_adds_a_vocabulary_everywhere(tmp_path: Path) -> None:
     assert "smith2020" in (docs / "programmes/peer-support.md").read_text(encoding="utf-8")
     study = (docs / "studies/smith2020.md").read_text(encoding="utf-8")
     assert "| Public programmes | [Peer support programme](../programmes/peer-support.md) |" in study
-    index = json.loads((docs / "explore/studies.json").read_text(encoding="utf-8"))
+    index = explorer_data((docs / "explore/studies.js").read_text(encoding="utf-8"))
     assert "programmes" in [f["field"] for f in index["facets"]]
     assert next(s for s in index["studies"] if s["key"] == "smith2020")["codes"]["programmes"] == ["peer-support"]
     # and the scaffold of a new record offers it

@@ -158,9 +158,9 @@ def test_accessibility_of_main_page_types(page: tuple[Page, Watch], base_url: st
 # --- comparative views ----------------------------------------------------------------
 
 def index_of(site: Path) -> dict[str, Any]:
-    import json
+    from generator.render_compare import explorer_data
 
-    return json.loads((site / "explore/studies.json").read_text(encoding="utf-8"))
+    return explorer_data((site / "explore/studies.js").read_text(encoding="utf-8"))
 
 
 def expected_keys(site: Path, **facets: list[str]) -> list[str]:

@@ -79,6 +79,45 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     assert tree_digest(root / "site") == incremental
 
 
+def test_serve_previews_a_changed_record_through_the_page_cache(tmp_path: Path) -> None:
+    """`evidence serve` regenerates on a save and MkDocs' rebuild reuses every unchanged page."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    root = copy_project(tmp_path / "p")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "generator", "--root", str(root), "serve", "--addr",
+                                 f"127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    try:
+        def builds() -> list[tuple[int, int]]:
+            text = log.read_text(encoding="utf-8")
+            assert proc.poll() is None, text
+            return [(int(a), int(b)) for a, b in re.findall(r"atlas-cache: (\d+) pages reused, (\d+) rendered", text)]
+
+        def wait_for(n: int) -> list[tuple[int, int]]:
+            for _ in range(240):
+                if len(found := builds()) >= n and "Serving on" in log.read_text(encoding="utf-8"):
+                    return found
+                time.sleep(0.5)
+            raise AssertionError(log.read_text(encoding="utf-8"))
+
+        wait_for(1)
+        record = root / "evidence/studies/bovaird2007.yaml"
+        record.write_text(record.read_text(encoding="utf-8").replace("summary: >-\n", "summary: >-\n  Saved.\n", 1),
+                          encoding="utf-8")
+        reused, rendered = wait_for(2)[1]
+        assert rendered <= 5 and reused > 100, log.read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "p")
     site = build_site(root)

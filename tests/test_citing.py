@@ -13,6 +13,7 @@ import rispy
 from generator.csl import STYLES, csl_item, format_html, plain_text, rich
 from generator.exports import bibtex_of, ris_of
 from generator.load import load_bibliography
+from generator.render_compare import explorer_data
 
 from .helpers import FIXTURES, ROOT
 
@@ -162,7 +163,7 @@ def test_reading_lists_on_term_pages(built_site: Path) -> None:
     assert 'href="../../explore/?logics=professional"' in page
     assert not (built_site / "logics/professional.ris").exists()
     assert not (built_site / "studies/vaneijk2017.ris").exists(), "reference files are on the study page"
-    index = json.loads((built_site / "explore/studies.json").read_text(encoding="utf-8"))
+    index = explorer_data((built_site / "explore/studies.js").read_text(encoding="utf-8"))
     assert "logics" in [f["field"] for f in index["facets"]]
     assert all(any(f["field"] == field for f in index["facets"]) for field in ("concepts", "basis"))
 
