@@ -11,11 +11,8 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
-
-import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from .codebook import (
     META_SCHEMA,
@@ -28,8 +25,13 @@ from .codebook import (
 )
 from .diagnostics import Diagnostic, diagnostic
 from .load import CORRECTIONS_FILE, QUALIFYING_FIELDS, Bibliography, Document, Loaded, confusables, qualified_fields, skeleton
+from .quickschema import compile_schema
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 from .screening import Log, check_screening
+
+if TYPE_CHECKING:  # jsonschema takes ~0.15 s to import, and is needed only when a file is invalid
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -205,7 +207,7 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
     changes: list[dict[str, Any]] = []
     doc = loaded.meta.get("dataset")
     if doc is not None:
-        found = schema_diagnostics(doc, Draft202012Validator(DATASET_SCHEMA))
+        found = schema_diagnostics(doc, Validator(DATASET_SCHEMA))
         diags.extend(found)
         if not found:
             dataset = doc.data
@@ -218,7 +220,7 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
                                         f"Did you mean '{near}'?" if near else ""))
     doc = loaded.meta.get("changes")
     if doc is not None:
-        found = schema_diagnostics(doc, Draft202012Validator(CHANGES_SCHEMA))
+        found = schema_diagnostics(doc, Validator(CHANGES_SCHEMA))
         diags.extend(found)
         if not found:
             changes = doc.data
@@ -267,25 +269,27 @@ def _describe(value: Any) -> str:
 
 
 class Validator:
-    """jsonschema for located, complete diagnostics; a compiled fastjsonschema check first.
+    """jsonschema for located, complete diagnostics; a compiled yes-or-no check first.
 
-    Almost every record is valid, and the compiled check is many times faster than walking the
-    schema; only a record it rejects is walked by jsonschema to report every problem. The test
+    Almost every record is valid, and the compiled check (quickschema.py) is many times faster
+    than walking the schema; only a record it rejects is walked by jsonschema to report every
+    problem, and jsonschema is imported only then. The test
     test_check_fixtures.py::test_the_compiled_and_the_full_schema_check_agree_on_every_record keeps the
     two in agreement on every shipped and fixture record.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.full = Draft202012Validator(schema)
-        fast_schema = {k: v for k, v in schema.items() if k != "$schema"}  # same keywords in draft 7
-        self.fast = fastjsonschema.compile(fast_schema)
+        self.schema = schema
+        self.quick = compile_schema(schema)
+
+    @cached_property
+    def full(self) -> Draft202012Validator:
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(self.schema)
 
     def is_valid(self, data: Any) -> bool:
-        try:
-            self.fast(data)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
+        return self.quick(data) if self.quick is not None else self.full.is_valid(data)
 
 
 def schema_diagnostics(doc: Document, validator: Validator | Draft202012Validator) -> list[Diagnostic]:
@@ -465,7 +469,7 @@ def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
 # --- codebook --------------------------------------------------------------------
 
 def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) -> Codebook:
-    meta = Draft202012Validator(META_SCHEMA)
+    meta = Validator(META_SCHEMA)
     vocabularies = {}
     iso = country_code_set()
     for name, doc in sorted(loaded.codebook.items()):
