@@ -3,8 +3,10 @@
 YAML is read with libyaml's composer (positions for every node), and turned into
 plain Python values by our own constructor, which resolves only YAML 1.2 core
 types, refuses aliases, unsafe tags and duplicate keys, and records the line and
-column of every value. BibTeX is read with bibtexparser 2.x. Every problem
-becomes a Diagnostic; nothing raises for bad input.
+column of every value. A record file proven clean takes a fast path instead
+(fastyaml.py): plain data now, its positions read the located way only if asked
+for. BibTeX is read with bibtexparser 2.x. Every problem becomes a Diagnostic;
+nothing raises for bad input.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import bibtexparser
 import yaml
 from bibtexparser import model as bibmodel
 
+from . import fastyaml
 from .diagnostics import Diagnostic, diagnostic
 
 try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
@@ -39,14 +42,22 @@ Path_ = tuple[str | int, ...]  # a path into a loaded document: ("findings", 0, 
 
 @dataclass
 class Document:
-    """A loaded YAML file: its data, and where each value stands in the file."""
+    """A loaded YAML file: its data, and where each value stands in the file.
+
+    A document read by the fast path has `origin` set and no positions yet: the first call of
+    `at` reads the file again with the located loader (see `locate`)."""
 
     path: str
     data: Any
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    origin: Path | None = None
 
     def at(self, where: Path_) -> tuple[int, int]:
         """Line and column of the value at `where`, or of its nearest parent."""
+        if self.origin is not None:
+            located, _ = locate(self)
+            self.positions = located.positions if located is not None else {}
+            self.origin = None
         while where not in self.positions and where:
             where = where[:-1]
         return self.positions.get(where, (1, 1))
@@ -160,6 +171,27 @@ def load_yaml(path: Path, display: str) -> tuple[Document | None, list[Diagnosti
     if text is None:
         return None, diags
     return parse_yaml(text, display)
+
+
+def load_record(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
+    """Load one record file: by the fast path when its text is proven clean (no positions yet, no
+    diagnostics), else by the located loader."""
+    text, diags = read_text(path, display, MAX_RECORD_BYTES)
+    if text is None:
+        return None, diags
+    data = fastyaml.parse_plain(text, MAX_DEPTH)
+    if data is not None:
+        return Document(display, data, origin=path), []
+    return parse_yaml(text, display)
+
+
+def locate(doc: Document) -> tuple[Document | None, list[Diagnostic]]:
+    """A fast-path document read again by the located loader: the same data, with positions. The
+    diagnostics are the located loader's own, so that whoever reports a problem in the file reports
+    exactly what the located loader alone would have."""
+    if doc.origin is None:
+        return doc, []
+    return load_yaml(doc.origin, doc.path)
 
 
 def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnostic]]:
@@ -670,7 +702,7 @@ def load_project(root: Path) -> Loaded:
             if outside:
                 diags.append(outside)
                 continue
-            doc, found = load_yaml(path, display)
+            doc, found = load_record(path, display) if target is records else load_yaml(path, display)
             diags.extend(found)
             if doc is not None:
                 target[path.stem] = doc
