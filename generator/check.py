@@ -30,6 +30,7 @@ from .load import (
     Bibliography,
     Document,
     Loaded,
+    collector_paused,
     confusables,
     locate,
     qualified_fields,
@@ -63,21 +64,29 @@ def key_problem(key: str) -> tuple[str, str] | None:
 class KeyIndex:
     """Bibliography keys indexed once for suggestions: look-alike keys by skeleton, near keys by
     shared letter pairs and triples (difflib over 7,000 keys for every unknown key took most of a
-    check). Pairs held by very many keys (the '20' of every year) say little and are skipped."""
+    check). Pairs held by very many keys (the '20' of every year) say little and are skipped.
+    The index is built at the first suggestion: a clean base needs none."""
 
     SHORTLIST = 100
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = keys
-        self.by_skeleton: dict[str, str] = {}
+
+    @cached_property
+    def by_skeleton(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key in self.keys:
+            out.setdefault(skeleton(key), key)
+        return out
+
+    @cached_property
+    def by_gram(self) -> dict[str, list[int]]:
         postings: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            folded = skeleton(key)
-            self.by_skeleton.setdefault(folded, key)
-            for gram in self._grams(folded):
+        for i, key in enumerate(self.keys):
+            for gram in self._grams(skeleton(key)):
                 postings.setdefault(gram, []).append(i)
-        common = max(200, len(keys) // 10)
-        self.by_gram = {gram: ids for gram, ids in postings.items() if len(ids) <= common}
+        common = max(200, len(self.keys) // 10)
+        return {gram: ids for gram, ids in postings.items() if len(ids) <= common}
 
     @staticmethod
     def _grams(folded: str) -> set[str]:
@@ -174,17 +183,23 @@ CORRECTION_ANCHOR = re.compile(r'<a id="([^"]*)"></a>')
 
 
 def check(loaded: Loaded) -> Checked:
+    with collector_paused():
+        return _check(loaded)
+
+
+def _check(loaded: Loaded) -> Checked:
     diags = list(loaded.diagnostics)
     index = KeyIndex(list(loaded.bib.entries))  # built once for every did-you-mean
     codebook = _check_codebook(loaded, diags, index)
     validator = Validator(record_schema(codebook))
     placed = set(codebook.tradition_of()) | set(codebook.unassigned_countries())
+    allowed = _claim_terms(codebook)
     good: dict[str, dict[str, Any]] = {}
     for key in sorted(loaded.record_paths):
         doc = loaded.records.get(key)
         if doc is None:
             continue
-        found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index)
+        found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)
         if found and doc.origin is not None:
             # read by the fast path: report from the located loader's reading, exactly as without it
             located, load_found = locate(doc)
@@ -192,7 +207,7 @@ def check(loaded: Loaded) -> Checked:
             if located is None:
                 continue
             doc = loaded.records[key] = located
-            found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index)
+            found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)
         diags.extend(found)
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
@@ -416,7 +431,7 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
 # --- records -------------------------------------------------------------------
 
 def _check_record(key: str, doc: Document, validator: Validator, codebook: Codebook, bib: Bibliography,
-                  placed: set[str], index: KeyIndex) -> list[Diagnostic]:
+                  placed: set[str], index: KeyIndex, allowed: dict[str, frozenset[str]]) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
         return [diagnostic("not-a-mapping", doc.path, 1, 1,
                            f"a record must be a mapping of fields, not {_describe(doc.data)}")]
@@ -428,7 +443,7 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
         hint = index.hint(key) + "The file name must be the study's key in references.bib."
         out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
-    out.extend(_check_claims(doc, codebook))
+    out.extend(_check_claims(doc, allowed))
     if "traditions" in codebook.vocabularies:
         countries = doc.data.get("countries")
         for j, code in enumerate(countries if isinstance(countries, list) else []):
@@ -440,10 +455,16 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
     return out
 
 
-def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
+def _claim_terms(codebook: Codebook) -> dict[str, frozenset[str]]:
+    """The terms each of a claim's list fields allows (computed once, not for each claim)."""
+    by_field = codebook.by_field()
+    return {name: country_code_set() if name == "countries" else
+            frozenset(by_field[name].slugs) if name in by_field else frozenset() for name in CLAIM_LIST_FIELDS}
+
+
+def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> list[Diagnostic]:
     """Each claim's codes are a subset of the record's; works without data of their own only argue."""
     out: list[Diagnostic] = []
-    by_field = codebook.by_field()
     claims = doc.data.get("claims")
     study_type = doc.data.get("study_type")
     for i, claim in enumerate(claims if isinstance(claims, list) else []):
@@ -471,7 +492,7 @@ def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
             values = claim.get(name)
             if not isinstance(values, list) or not isinstance(record_values, list):
                 continue
-            allowed = country_code_set() if name == "countries" else set(by_field[name].slugs) if name in by_field else set()
+            allowed = allowed_terms[name]
             if any(v not in allowed for v in record_values):
                 continue  # the record's own list is wrong and already reported
             for j, value in enumerate(values):

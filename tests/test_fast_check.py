@@ -1,9 +1,10 @@
 """What makes `evidence check` fast changes nothing it says: the compiled schema check answers as
-jsonschema does."""
+jsonschema does, and the garbage collector is left as it was found."""
 
 from __future__ import annotations
 
 import copy
+import gc
 import os
 from typing import Any
 
@@ -82,3 +83,14 @@ def test_a_schema_with_a_keyword_it_does_not_know_is_left_to_jsonschema() -> Non
     assert compile_schema(schema) is None
     validator = Validator(schema)
     assert validator.is_valid({"a": 1}) and validator.is_valid({"a": "x"}) and not validator.is_valid({"a": []})
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_and_checking_leave_the_garbage_collector_as_they_found_it(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        check(load.load_project(ROOT))
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()
