@@ -1,11 +1,13 @@
 """What makes `evidence check` fast changes nothing it says: the compiled schema check answers as
-jsonschema does, and the garbage collector is left as it was found."""
+jsonschema does, a bibliography read in a second process is the one read here, and the garbage
+collector is left as it was found."""
 
 from __future__ import annotations
 
 import copy
 import gc
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from generator.codebook import META_SCHEMA
 from generator.quickschema import compile_schema
 from generator.schema import record_schema, screening_schema
 
-from .helpers import ROOT
+from .helpers import INVALID, ROOT, make_project
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,6 +87,43 @@ def test_a_schema_with_a_keyword_it_does_not_know_is_left_to_jsonschema() -> Non
     assert validator.is_valid({"a": 1}) and validator.is_valid({"a": "x"}) and not validator.is_valid({"a": []})
 
 
+def _same(a: load.Loaded, b: load.Loaded) -> None:
+    assert a.bib.entries == b.bib.entries
+    assert a.bib.strings == b.bib.strings
+    assert a.bib.text == b.bib.text
+    assert a.diagnostics == b.diagnostics
+    assert [d.message for d in a.diagnostics] == [d.message for d in b.diagnostics]
+    assert a.files == b.files
+
+
+BIB_CASES = sorted(p for p in INVALID.glob("bib-*/*") if p.is_dir()) + sorted(INVALID.glob("file-*/*"))
+
+
+@pytest.mark.parametrize("case", [None, *BIB_CASES], ids=["base", *(f"{c.parent.name}/{c.name}" for c in BIB_CASES)])
+def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path | None, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = ROOT if case is None else make_project(tmp_path / "project", case)
+    here = load.load_project(root)
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)  # every bibliography in a second process
+    started: list[Path] = []
+    original = load._BibliographyElsewhere.__init__
+
+    def spy(self: load._BibliographyElsewhere, path: Path, display: str) -> None:
+        started.append(path)
+        original(self, path, display)
+    monkeypatch.setattr(load._BibliographyElsewhere, "__init__", spy)
+    elsewhere = load.load_project(root)
+    assert started or here.bib.entries == {}  # a missing or refused file is never sent away
+    _same(here, elsewhere)
+
+
+def test_if_the_second_process_dies_the_bibliography_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    here = load.load_project(ROOT)
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
+    monkeypatch.setattr(load, "_bibliography_worker", lambda sender, path, display: os._exit(3))
+    _same(here, load.load_project(ROOT))
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_loading_and_checking_leave_the_garbage_collector_as_they_found_it(enabled: bool) -> None:
     was = gc.isenabled()
@@ -94,3 +133,4 @@ def test_loading_and_checking_leave_the_garbage_collector_as_they_found_it(enabl
         assert gc.isenabled() == enabled
     finally:
         (gc.enable if was else gc.disable)()
+
