@@ -467,6 +467,7 @@ def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> li
     out: list[Diagnostic] = []
     claims = doc.data.get("claims")
     study_type = doc.data.get("study_type")
+    comparable: dict[str, bool] = {}  # a record's list whose terms are all allowed, decided once per record
     for i, claim in enumerate(claims if isinstance(claims, list) else []):
         if not isinstance(claim, dict):
             continue
@@ -492,8 +493,10 @@ def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> li
             values = claim.get(name)
             if not isinstance(values, list) or not isinstance(record_values, list):
                 continue
-            allowed = allowed_terms[name]
-            if any(v not in allowed for v in record_values):
+            if name not in comparable:
+                allowed = allowed_terms[name]
+                comparable[name] = not any(v not in allowed for v in record_values)
+            if not comparable[name]:
                 continue  # the record's own list is wrong and already reported
             for j, value in enumerate(values):
                 if isinstance(value, str) and value not in record_values:
@@ -631,7 +634,10 @@ def title_case_counts(title: str) -> tuple[int, int]:
 def _check_title_case(bib: Bibliography, entry_key: str, fields: dict[str, str], lines: dict[str, int],
                       default_line: int, diags: list[Diagnostic]) -> None:
     for name in ("title", "booktitle"):
-        capitalised, counted = title_case_counts(fields.get(name, ""))
+        title = fields.get(name, "")
+        if title.isascii() and title[1:] == title[1:].lower():
+            continue  # no capital after the first letter, which title_case_counts never counts: nothing to say
+        capitalised, counted = title_case_counts(title)
         if counted >= 2 and capitalised * 2 > counted:
             diags.append(diagnostic("bib-title-case", bib.path, lines.get(name, default_line), 1,
                                     f"the {name} of '{entry_key}' looks title-cased "

@@ -38,16 +38,11 @@ try:
 except ImportError:  # pragma: no cover - the located loader alone is still correct, only slower
     yaml_rs = None  # type: ignore[assignment]
 
-# Characters that send a text to the located loader wherever they stand: a tab (an indentation tab
-# is an error there), a carriage return, a backslash (an escape can make any character), a merge key.
-_ANYWHERE = ("\t", "\r", "\\", "<<")
 # An anchor, alias, tag, reserved indicator or directive where a node could start: at the start of
 # a line, after a block indicator and its space, or after a flow indicator. The regular expression
 # runs only on a text that has one of these characters at all (a search for a character is ~10x
 # faster than the expression).
-_INDICATORS = "&*!@`%"
 _NODE_START = re.compile(r"(?:^[ ]*|[-?][ ]+|[\[{,:][ ]*)[&*!@`%]", re.MULTILINE)
-_DOCUMENT_MARKERS = ("---", "...")
 # What load.unsafe_character reports, and what libyaml refuses or reads as a line break.
 _UNSAFE_ASCII = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UNSAFE = re.compile(
@@ -66,13 +61,18 @@ def clean_text(text: str) -> bool:
     """Whether the text has nothing that the two loaders could read differently (see above)."""
     if not text.endswith("\n"):  # yaml-rs ends a last block scalar with a line break that is not there
         return False
-    if any(mark in text for mark in _ANYWHERE):
+    # anywhere: a tab (an indentation tab is an error there), a carriage return, a backslash (an escape
+    # can make any character), a merge key, a directive or document marker (searches for a string are
+    # ~10x faster than one regular expression for them all)
+    if "\t" in text or "\r" in text or "\\" in text or "<<" in text:
         return False
-    if text.startswith(_DOCUMENT_MARKERS) or any("\n" + mark in text for mark in _DOCUMENT_MARKERS):
+    if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text:
         return False
     if (_UNSAFE_ASCII if text.isascii() else _UNSAFE).search(text):
         return False
-    return not any(ch in text for ch in _INDICATORS) or _NODE_START.search(text) is None
+    if "&" in text or "*" in text or "!" in text or "@" in text or "`" in text or "%" in text:
+        return _NODE_START.search(text) is None
+    return True
 
 
 def parse_plain(text: str, max_depth: int) -> dict[str, Any] | None:

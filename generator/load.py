@@ -14,9 +14,11 @@ from __future__ import annotations
 import codecs
 import contextlib
 import difflib
+import fnmatch
 import gc
 import logging
 import multiprocessing
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -673,14 +675,14 @@ class Loaded:
     screening: dict[str, Document] = field(default_factory=dict)  # log name (file stem) -> document
 
 
-def _outside(root: Path, path: Path, display: str, folder_inside: bool = False) -> Diagnostic | None:
+def _outside(root: Path, path: Path, display: str, folder_inside: bool = False, link: bool = True) -> Diagnostic | None:
     """A file reached through a symbolic link that leaves the project is refused, never read: its
     text would be published, or its keys shown in diagnostics.
 
     `folder_inside`: the file's folder is known to resolve inside the project, so a file that is no
-    link is inside too (resolving each of 10,000 paths took seconds)."""
+    link (`link`, from the directory listing) is inside too; resolving each of 10,000 paths took seconds."""
     try:
-        inside = (folder_inside and not path.is_symlink()) or path.resolve().is_relative_to(root.resolve())
+        inside = (folder_inside and not link) or path.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # a link loop
         inside = False
     if inside:
@@ -701,6 +703,28 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+# What Path.glob("*.y*ml") matches: the same translation of the pattern, without case on Windows.
+_YAML_NAME = re.compile(fnmatch.translate("*.y*ml"), re.IGNORECASE if os.path.normcase("A") == "a" else 0).fullmatch
+
+
+def _yaml_files(directory: Path) -> list[tuple[Path, bool]]:
+    """The files that Path.glob("*.y*ml") finds in a folder, in the order of their names, each with
+    whether it is a symbolic link: the listing says so, without a system call for each file."""
+    found: list[tuple[str, bool]] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if _YAML_NAME(entry.name):
+                    try:
+                        link = entry.is_symlink()
+                    except OSError:
+                        link = True  # unknown: resolve it
+                    found.append((entry.name, link))
+    except PermissionError:  # as Path.glob: an unreadable folder has no files
+        return []
+    return [(directory / name, link) for name, link in sorted(found)]
 
 
 def load_project(root: Path) -> Loaded:
@@ -770,7 +794,8 @@ def _load_project(root: Path) -> Loaded:
             folder_inside = directory.resolve().is_relative_to(real_root)
         except (OSError, RuntimeError):
             folder_inside = False
-        for path in sorted(directory.glob("*.y*ml")) if directory.is_dir() else ():
+        # by name: the order of Path objects, without comparing their parts 130,000 times
+        for path, link in _yaml_files(directory) if directory.is_dir() else ():
             display = f"{folder}/{path.name}"
             files += 1
             if target is records:
@@ -781,7 +806,7 @@ def _load_project(root: Path) -> Loaded:
                                         "record files end in '.yaml', not '.yml'",
                                         f"Rename the file to {path.stem}.yaml."))
                 continue
-            outside = _outside(root, path, display, folder_inside)
+            outside = _outside(root, path, display, folder_inside, link)
             if outside:
                 diags.append(outside)
                 continue

@@ -134,3 +134,13 @@ def test_loading_and_checking_leave_the_garbage_collector_as_they_found_it(enabl
     finally:
         (gc.enable if was else gc.disable)()
 
+
+def test_the_listing_of_yaml_files_is_what_glob_finds(tmp_path: Path) -> None:
+    for name in ("b.yaml", "a.yml", ".yaml", "c.YAML", "d.yxml", "e.txt", "f.yaml.bak", "é.yaml", "0.yaml"):
+        (tmp_path / name).write_text("a: b\n", encoding="utf-8")
+    (tmp_path / "g.yaml").mkdir()
+    (tmp_path / "h.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "i.yaml").symlink_to(tmp_path / "missing.yaml")
+    listed = load._yaml_files(tmp_path)
+    assert [path for path, _ in listed] == sorted(tmp_path.glob("*.y*ml"))
+    assert [link for _, link in listed] == [path.is_symlink() for path, _ in listed]
