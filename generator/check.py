@@ -11,11 +11,8 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
-
-import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from .codebook import (
     META_SCHEMA,
@@ -27,9 +24,25 @@ from .codebook import (
     vocabulary_from_data,
 )
 from .diagnostics import Diagnostic, diagnostic
-from .load import CORRECTIONS_FILE, QUALIFYING_FIELDS, Bibliography, Document, Loaded, confusables, qualified_fields, skeleton
+from .load import (
+    CORRECTIONS_FILE,
+    QUALIFYING_FIELDS,
+    Bibliography,
+    Document,
+    Loaded,
+    collector_paused,
+    confusables,
+    locate,
+    qualified_fields,
+    skeleton,
+)
+from .quickschema import compile_schema
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 from .screening import Log, check_screening
+
+if TYPE_CHECKING:  # jsonschema takes ~0.15 s to import, and is needed only when a file is invalid
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -51,21 +64,29 @@ def key_problem(key: str) -> tuple[str, str] | None:
 class KeyIndex:
     """Bibliography keys indexed once for suggestions: look-alike keys by skeleton, near keys by
     shared letter pairs and triples (difflib over 7,000 keys for every unknown key took most of a
-    check). Pairs held by very many keys (the '20' of every year) say little and are skipped."""
+    check). Pairs held by very many keys (the '20' of every year) say little and are skipped.
+    The index is built at the first suggestion: a clean base needs none."""
 
     SHORTLIST = 100
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = keys
-        self.by_skeleton: dict[str, str] = {}
+
+    @cached_property
+    def by_skeleton(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key in self.keys:
+            out.setdefault(skeleton(key), key)
+        return out
+
+    @cached_property
+    def by_gram(self) -> dict[str, list[int]]:
         postings: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            folded = skeleton(key)
-            self.by_skeleton.setdefault(folded, key)
-            for gram in self._grams(folded):
+        for i, key in enumerate(self.keys):
+            for gram in self._grams(skeleton(key)):
                 postings.setdefault(gram, []).append(i)
-        common = max(200, len(keys) // 10)
-        self.by_gram = {gram: ids for gram, ids in postings.items() if len(ids) <= common}
+        common = max(200, len(self.keys) // 10)
+        return {gram: ids for gram, ids in postings.items() if len(ids) <= common}
 
     @staticmethod
     def _grams(folded: str) -> set[str]:
@@ -162,17 +183,31 @@ CORRECTION_ANCHOR = re.compile(r'<a id="([^"]*)"></a>')
 
 
 def check(loaded: Loaded) -> Checked:
+    with collector_paused():
+        return _check(loaded)
+
+
+def _check(loaded: Loaded) -> Checked:
     diags = list(loaded.diagnostics)
     index = KeyIndex(list(loaded.bib.entries))  # built once for every did-you-mean
     codebook = _check_codebook(loaded, diags, index)
     validator = Validator(record_schema(codebook))
     placed = set(codebook.tradition_of()) | set(codebook.unassigned_countries())
+    allowed = _claim_terms(codebook)
     good: dict[str, dict[str, Any]] = {}
     for key in sorted(loaded.record_paths):
         doc = loaded.records.get(key)
         if doc is None:
             continue
-        found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index)
+        found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)
+        if found and doc.origin is not None:
+            # read by the fast path: report from the located loader's reading, exactly as without it
+            located, load_found = locate(doc)
+            diags.extend(load_found)
+            if located is None:
+                continue
+            doc = loaded.records[key] = located
+            found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)
         diags.extend(found)
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
@@ -205,7 +240,7 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
     changes: list[dict[str, Any]] = []
     doc = loaded.meta.get("dataset")
     if doc is not None:
-        found = schema_diagnostics(doc, Draft202012Validator(DATASET_SCHEMA))
+        found = schema_diagnostics(doc, Validator(DATASET_SCHEMA))
         diags.extend(found)
         if not found:
             dataset = doc.data
@@ -218,7 +253,7 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
                                         f"Did you mean '{near}'?" if near else ""))
     doc = loaded.meta.get("changes")
     if doc is not None:
-        found = schema_diagnostics(doc, Draft202012Validator(CHANGES_SCHEMA))
+        found = schema_diagnostics(doc, Validator(CHANGES_SCHEMA))
         diags.extend(found)
         if not found:
             changes = doc.data
@@ -267,25 +302,27 @@ def _describe(value: Any) -> str:
 
 
 class Validator:
-    """jsonschema for located, complete diagnostics; a compiled fastjsonschema check first.
+    """jsonschema for located, complete diagnostics; a compiled yes-or-no check first.
 
-    Almost every record is valid, and the compiled check is many times faster than walking the
-    schema; only a record it rejects is walked by jsonschema to report every problem. The test
+    Almost every record is valid, and the compiled check (quickschema.py) is many times faster
+    than walking the schema; only a record it rejects is walked by jsonschema to report every
+    problem, and jsonschema is imported only then. The test
     test_check_fixtures.py::test_the_compiled_and_the_full_schema_check_agree_on_every_record keeps the
     two in agreement on every shipped and fixture record.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.full = Draft202012Validator(schema)
-        fast_schema = {k: v for k, v in schema.items() if k != "$schema"}  # same keywords in draft 7
-        self.fast = fastjsonschema.compile(fast_schema)
+        self.schema = schema
+        self.quick = compile_schema(schema)
+
+    @cached_property
+    def full(self) -> Draft202012Validator:
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(self.schema)
 
     def is_valid(self, data: Any) -> bool:
-        try:
-            self.fast(data)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
+        return self.quick(data) if self.quick is not None else self.full.is_valid(data)
 
 
 def schema_diagnostics(doc: Document, validator: Validator | Draft202012Validator) -> list[Diagnostic]:
@@ -394,7 +431,7 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
 # --- records -------------------------------------------------------------------
 
 def _check_record(key: str, doc: Document, validator: Validator, codebook: Codebook, bib: Bibliography,
-                  placed: set[str], index: KeyIndex) -> list[Diagnostic]:
+                  placed: set[str], index: KeyIndex, allowed: dict[str, frozenset[str]]) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
         return [diagnostic("not-a-mapping", doc.path, 1, 1,
                            f"a record must be a mapping of fields, not {_describe(doc.data)}")]
@@ -406,7 +443,7 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
         hint = index.hint(key) + "The file name must be the study's key in references.bib."
         out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
-    out.extend(_check_claims(doc, codebook))
+    out.extend(_check_claims(doc, allowed))
     if "traditions" in codebook.vocabularies:
         countries = doc.data.get("countries")
         for j, code in enumerate(countries if isinstance(countries, list) else []):
@@ -418,12 +455,19 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
     return out
 
 
-def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
+def _claim_terms(codebook: Codebook) -> dict[str, frozenset[str]]:
+    """The terms each of a claim's list fields allows (computed once, not for each claim)."""
+    by_field = codebook.by_field()
+    return {name: country_code_set() if name == "countries" else
+            frozenset(by_field[name].slugs) if name in by_field else frozenset() for name in CLAIM_LIST_FIELDS}
+
+
+def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> list[Diagnostic]:
     """Each claim's codes are a subset of the record's; works without data of their own only argue."""
     out: list[Diagnostic] = []
-    by_field = codebook.by_field()
     claims = doc.data.get("claims")
     study_type = doc.data.get("study_type")
+    comparable: dict[str, bool] = {}  # a record's list whose terms are all allowed, decided once per record
     for i, claim in enumerate(claims if isinstance(claims, list) else []):
         if not isinstance(claim, dict):
             continue
@@ -449,8 +493,10 @@ def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
             values = claim.get(name)
             if not isinstance(values, list) or not isinstance(record_values, list):
                 continue
-            allowed = country_code_set() if name == "countries" else set(by_field[name].slugs) if name in by_field else set()
-            if any(v not in allowed for v in record_values):
+            if name not in comparable:
+                allowed = allowed_terms[name]
+                comparable[name] = not any(v not in allowed for v in record_values)
+            if not comparable[name]:
                 continue  # the record's own list is wrong and already reported
             for j, value in enumerate(values):
                 if isinstance(value, str) and value not in record_values:
@@ -465,7 +511,7 @@ def _check_claims(doc: Document, codebook: Codebook) -> list[Diagnostic]:
 # --- codebook --------------------------------------------------------------------
 
 def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) -> Codebook:
-    meta = Draft202012Validator(META_SCHEMA)
+    meta = Validator(META_SCHEMA)
     vocabularies = {}
     iso = country_code_set()
     for name, doc in sorted(loaded.codebook.items()):
@@ -588,7 +634,10 @@ def title_case_counts(title: str) -> tuple[int, int]:
 def _check_title_case(bib: Bibliography, entry_key: str, fields: dict[str, str], lines: dict[str, int],
                       default_line: int, diags: list[Diagnostic]) -> None:
     for name in ("title", "booktitle"):
-        capitalised, counted = title_case_counts(fields.get(name, ""))
+        title = fields.get(name, "")
+        if title.isascii() and title[1:] == title[1:].lower():
+            continue  # no capital after the first letter, which title_case_counts never counts: nothing to say
+        capitalised, counted = title_case_counts(title)
         if counted >= 2 and capitalised * 2 > counted:
             diags.append(diagnostic("bib-title-case", bib.path, lines.get(name, default_line), 1,
                                     f"the {name} of '{entry_key}' looks title-cased "

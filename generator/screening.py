@@ -17,8 +17,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .codebook import Codebook
 from .diagnostics import Diagnostic, diagnostic
 from .load import Document, Loaded
@@ -81,8 +79,9 @@ def _text(value: Any) -> str:
 
 
 def check_screening(loaded: Loaded, codebook: Codebook, diags: list[Diagnostic]) -> tuple[Log, ...]:
-    validator = Draft202012Validator(screening_schema(codebook))
-    from .check import schema_diagnostics  # the one translator of jsonschema errors
+    from .check import Validator, schema_diagnostics  # the one translator of jsonschema errors
+
+    validator = Validator(screening_schema(codebook))
 
     readable: list[Log] = []  # logs of the right shape: tied to the records even if an entry is incomplete
     good: list[Log] = []

@@ -1,0 +1,146 @@
+"""What makes `evidence check` fast changes nothing it says: the compiled schema check answers as
+jsonschema does, a bibliography read in a second process is the one read here, and the garbage
+collector is left as it was found."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+import generator.load as load
+from generator.check import CHANGES_SCHEMA, DATASET_SCHEMA, Validator, check
+from generator.codebook import META_SCHEMA
+from generator.quickschema import compile_schema
+from generator.schema import record_schema, screening_schema
+
+from .helpers import INVALID, ROOT, make_project
+
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+SHIPPED = load.load_project(ROOT)
+CODEBOOK = check(SHIPPED).codebook
+SCHEMAS = {"record": record_schema(CODEBOOK), "screening": screening_schema(CODEBOOK), "codebook": META_SCHEMA,
+           "dataset": DATASET_SCHEMA, "changes": CHANGES_SCHEMA}
+# valid instances of each schema, from the shipped base
+INSTANCES = {"record": [d.data for d in SHIPPED.records.values()], "screening": [d.data for d in SHIPPED.screening.values()],
+             "codebook": [d.data for d in SHIPPED.codebook.values()], "dataset": [SHIPPED.meta["dataset"].data],
+             "changes": [SHIPPED.meta["changes"].data]}
+
+# Values of every JSON type, and the near misses: 1.0 (an integer to jsonschema), True (not an integer),
+# text with a final line break (a pattern's '$' matches before it), a term misspelt, a list repeated.
+ODD = st.sampled_from([None, True, False, 0, 1, 1.0, 2.5, "", " ", "x", "health", "helth", "NO", "GB", "2026-12-01",
+                       "2026-12-01\n", "https://example.org/x", "https://example.org/x\n", "http://a b", "0.1.0",
+                       [], ["health"], ["health", "health"], [1], [["x"]], [{"a": 1}], {}, {"kind": "finding"}]
+                      ).map(copy.deepcopy)  # a fresh copy each time: mutated() changes what it draws
+
+
+@st.composite
+def mutated(draw: st.DrawFn, schema_name: str) -> Any:
+    """A shipped instance of the schema with a few values replaced, added or removed at random paths."""
+    data: Any = copy.deepcopy(draw(st.sampled_from(INSTANCES[schema_name])))
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        node = data
+        for _ in range(draw(st.integers(min_value=0, max_value=3))):
+            if isinstance(node, dict) and node:
+                node = node[draw(st.sampled_from(sorted(node)))]
+            elif isinstance(node, list) and node:
+                node = node[draw(st.integers(min_value=0, max_value=len(node) - 1))]
+        if isinstance(node, dict):
+            key = draw(st.one_of(st.sampled_from(sorted(node) or ["summary"]), st.sampled_from(
+                ["summary", "countries", "claims", "kind", "appraisal", "route", "run", "candidates", "title", "x"])))
+            if draw(st.booleans()) and key in node:
+                del node[key]
+            else:
+                node[key] = draw(ODD)
+        elif isinstance(node, list):
+            node.append(draw(ODD))
+    return data
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_every_schema_of_the_atlas_is_compiled(name: str) -> None:
+    assert compile_schema(SCHEMAS[name]) is not None
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@SETTINGS
+@given(data=st.data())
+def test_the_compiled_check_answers_as_jsonschema(name: str, data: st.DataObject) -> None:
+    instance = data.draw(st.one_of(mutated(name), ODD))
+    validator = Validator(SCHEMAS[name])
+    assert validator.is_valid(instance) == Draft202012Validator(SCHEMAS[name]).is_valid(instance), instance
+
+
+def test_a_schema_with_a_keyword_it_does_not_know_is_left_to_jsonschema() -> None:
+    schema = {"type": "object", "properties": {"a": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}}
+    assert compile_schema(schema) is None
+    validator = Validator(schema)
+    assert validator.is_valid({"a": 1}) and validator.is_valid({"a": "x"}) and not validator.is_valid({"a": []})
+
+
+def _same(a: load.Loaded, b: load.Loaded) -> None:
+    assert a.bib.entries == b.bib.entries
+    assert a.bib.strings == b.bib.strings
+    assert a.bib.text == b.bib.text
+    assert a.diagnostics == b.diagnostics
+    assert [d.message for d in a.diagnostics] == [d.message for d in b.diagnostics]
+    assert a.files == b.files
+
+
+BIB_CASES = sorted(p for p in INVALID.glob("bib-*/*") if p.is_dir()) + sorted(INVALID.glob("file-*/*"))
+
+
+@pytest.mark.parametrize("case", [None, *BIB_CASES], ids=["base", *(f"{c.parent.name}/{c.name}" for c in BIB_CASES)])
+def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path | None, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = ROOT if case is None else make_project(tmp_path / "project", case)
+    here = load.load_project(root)
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)  # every bibliography in a second process
+    started: list[Path] = []
+    original = load._BibliographyElsewhere.__init__
+
+    def spy(self: load._BibliographyElsewhere, path: Path, display: str) -> None:
+        started.append(path)
+        original(self, path, display)
+    monkeypatch.setattr(load._BibliographyElsewhere, "__init__", spy)
+    elsewhere = load.load_project(root)
+    assert started or here.bib.entries == {}  # a missing or refused file is never sent away
+    _same(here, elsewhere)
+
+
+def test_if_the_second_process_dies_the_bibliography_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    here = load.load_project(ROOT)
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
+    monkeypatch.setattr(load, "_bibliography_worker", lambda sender, path, display: os._exit(3))
+    _same(here, load.load_project(ROOT))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_and_checking_leave_the_garbage_collector_as_they_found_it(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        check(load.load_project(ROOT))
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_the_listing_of_yaml_files_is_what_glob_finds(tmp_path: Path) -> None:
+    for name in ("b.yaml", "a.yml", ".yaml", "c.YAML", "d.yxml", "e.txt", "f.yaml.bak", "é.yaml", "0.yaml"):
+        (tmp_path / name).write_text("a: b\n", encoding="utf-8")
+    (tmp_path / "g.yaml").mkdir()
+    (tmp_path / "h.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "i.yaml").symlink_to(tmp_path / "missing.yaml")
+    listed = load._yaml_files(tmp_path)
+    assert [path for path, _ in listed] == sorted(tmp_path.glob("*.y*ml"))
+    assert [link for _, link in listed] == [path.is_symlink() for path, _ in listed]
