@@ -279,7 +279,7 @@ def test_a_study_page_shows_its_sources_and_unconfirmed_fields(page: tuple[Page,
     assert "Unconfirmed:" in text and "probably wrong" in text
     assert pg.locator("meta[name='citation_issue']").count() == 0  # doubtful: kept out of the metadata
     assert pg.locator("meta[name='citation_volume']").count() == 1  # unconfirmed only: kept
-    sources = pg.locator("h2:has-text('What the coding rests on') + p + ul a")
+    sources = pg.locator("h2:has-text('What the coding rests on') + div > p + ul a")
     assert sources.count() >= 1 and (sources.first.get_attribute("href") or "").startswith("http")
     pg.get_by_role("link", name="the corrections").click()
     pg.wait_for_url("**/corrections/#mcmullin2018a")
