@@ -81,7 +81,7 @@ def _generate_pass(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, di
     used = {cache_key(style, s.csl) for style in STYLES for s in model.studies.values()}
     _save_cache(root, {k: v for k, v in cache.items() if k in used})  # drop what no study needs any more
     pages.update(_content_pages(root, pages))
-    changed = _sync(root / DOCS, pages)
+    changed = _sync(root / DOCS, pages, root / SYNC_MANIFEST)
     _say(quiet, f"generated {len(pages)} files ({changed} changed) in {time.monotonic() - started:.1f} s")
     env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
            "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
@@ -125,7 +125,7 @@ def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
 SYNC_MANIFEST = Path("build/cache/docs.json")
 
 
-def _sync(docs: Path, pages: dict[str, str]) -> int:
+def _sync(docs: Path, pages: dict[str, str], manifest_path: Path) -> int:
     """Write only what changed, delete what is gone: MkDocs' watcher and mtimes see real changes only.
 
     What was written last time is remembered (hash, size and modification time per file), so an
@@ -134,7 +134,6 @@ def _sync(docs: Path, pages: dict[str, str]) -> int:
     """
     changed = 0
     docs.mkdir(parents=True, exist_ok=True)
-    manifest_path = docs.parent.parent / SYNC_MANIFEST
     try:
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
         if not isinstance(previous, dict):

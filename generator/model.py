@@ -151,10 +151,6 @@ class Term:
     cooccurs: dict[str, tuple[tuple[str, int], ...]]  # dimension -> ((value, count), ...)
     extra: dict[str, str]  # e.g. a country's tradition
 
-    @property
-    def url(self) -> str:
-        return f"{self.section}/{self.slug}/"
-
 
 @dataclass(frozen=True)
 class Dimension:

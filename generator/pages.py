@@ -41,8 +41,9 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
         pages.update(base.render_rest())
         pages.update(second())
         return pages
-    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
-    child = multiprocessing.get_context("fork").Process(target=_run, args=(second, writer), daemon=True)
+    fork = multiprocessing.get_context("fork")
+    reader, writer = fork.Pipe(duplex=False)
+    child = fork.Process(target=_run, args=(second, writer), daemon=True)
     child.start()
     writer.close()
     pages = base.render_studies(keys[:half])

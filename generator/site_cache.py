@@ -39,7 +39,7 @@ from typing import Any
 
 from mkdocs.commands import build as mkdocs_build
 from mkdocs.plugins import BasePlugin, event_priority
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
@@ -111,13 +111,11 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
         self.deferred: dict[str, tuple[Files, bool]] = {}
         self.rendered: set[str] = set()
         self.counter = _WarningCounter()
-        self.site_dir = Path()
         self._files = Files([])
 
     # --- before the pages ----------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
         self.root = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
-        self.site_dir = Path(config.site_dir)
         custom = config.theme.custom_dir
         config_text = Path(config.config_file_path).read_bytes() if config.config_file_path else b""
         settings = json.dumps({k: config.get(k) for k in ("site_url", "site_name", "use_directory_urls",
@@ -272,4 +270,4 @@ def _uninstall() -> None:
     mkdocs_build._build_page = _ORIGINAL["build_page"]  # type: ignore[assignment]
 
 
-__all__ = ["CachePlugin", "File"]
+__all__ = ["CachePlugin"]

@@ -39,6 +39,7 @@ def href(from_page: str, to_page: str, anchor: str = "", query: str = "") -> str
     here = page_url(from_page).rstrip("/") or "."
     there = page_url(to_page).rstrip("/") or "."
     rel = relpath(there, here)
-    if query:
-        return ("" if rel == "." else rel + "/") + f"?{query}" + (f"#{anchor}" if anchor else "") if rel != "." else f"./?{query}"
-    return ("" if rel == "." else rel + "/") + (f"#{anchor}" if anchor else "") or "./"
+    path = "" if rel == "." else rel + "/"
+    if not path and (query or not anchor):
+        path = "./"  # the page itself: "#anchor" alone is enough, but a query needs a path
+    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
