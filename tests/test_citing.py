@@ -190,7 +190,7 @@ def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
     report = frictionless.validate(str(built_site / "data/datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = json.loads((built_site / "data/datapackage.json").read_text(encoding="utf-8"))
-    assert package["version"] == "0.3.0"
+    assert package["version"] == _dataset()["version"]
 
 
 def test_citation_cff_matches_the_dataset_version() -> None:
@@ -201,8 +201,17 @@ def test_citation_cff_matches_the_dataset_version() -> None:
     assert (cff["version"], cff["date-released"]) == (dataset["version"], dataset["released"])
 
 
+def _dataset() -> dict[str, str]:
+    import yaml
+
+    data: dict[str, str] = yaml.safe_load((ROOT / "evidence/dataset.yaml").read_text(encoding="utf-8"))
+    return data
+
+
 def test_version_in_the_footer(built_site: Path) -> None:
-    assert "Evidence base version 0.3.0, released 2026-12-01" in (built_site / "index.html").read_text(encoding="utf-8")
+    d = _dataset()
+    assert f"Evidence base version {d['version']}, released {d['released']}" in \
+        (built_site / "index.html").read_text(encoding="utf-8")
 
 
 def test_every_study_in_the_changes_page(built_site: Path) -> None:
