@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import spec
 from .load import STUDIES_DIR, Document, load_yaml
 
 NONE = "(none)"
-SINGLE = ("study_type",)
-MULTIPLE = ("logics", "sectors", "countries", "barriers", "enablers", "methods", "phases", "levels", "concepts")
-APPRAISAL = ("design", "confidence")
-DIMENSIONS = (*SINGLE, *MULTIPLE, *(f"appraisal.{a}" for a in APPRAISAL))
+SINGLE = tuple(f.name for f in spec.dimensions() if f.agreed and f.kind == "term")
+MULTIPLE = tuple(f.name for f in spec.dimensions() if f.agreed and f.is_list)
+APPRAISAL = tuple(f.name.rsplit(".", 1)[1] for f in spec.APPRAISAL_FIELDS if f.agreed)
+DIMENSIONS = (*SINGLE, *MULTIPLE, *(f"{spec.APPRAISAL}.{a}" for a in APPRAISAL))
 
 
 class AgreeError(Exception):
@@ -115,15 +116,15 @@ def _values(doc: Document, dimension: str) -> tuple[frozenset[str], str]:
     data = doc.data
     if dimension.startswith("appraisal."):
         part = dimension.split(".", 1)[1]
-        claims = data.get("claims") if isinstance(data.get("claims"), list) else []
+        claims = data.get(spec.CLAIMS) if isinstance(data.get(spec.CLAIMS), list) else []
         values = set()
-        line = doc.at(("claims",))[0]
+        line = doc.at((spec.CLAIMS,))[0]
         for i, claim in enumerate(claims):
-            if isinstance(claim, dict) and isinstance(claim.get("appraisal"), dict):
-                value = claim["appraisal"].get(part)
+            if isinstance(claim, dict) and isinstance(claim.get(spec.APPRAISAL), dict):
+                value = claim[spec.APPRAISAL].get(part)
                 if isinstance(value, str):
                     values.add(value)
-                    line = doc.at(("claims", i, "appraisal", part))[0] if len(values) == 1 else line
+                    line = doc.at((spec.CLAIMS, i, spec.APPRAISAL, part))[0] if len(values) == 1 else line
         return frozenset(values), f"{doc.path}:{line}"
     raw = data.get(dimension)
     items = raw if isinstance(raw, list) else [] if raw is None else [raw]

@@ -26,6 +26,7 @@ from .check import check
 from .load import load_project
 from .model import build_model
 from .pages import render
+from .site_nav import NAV_FILE, nav_entries
 
 DOCS = Path("build/docs")
 SITE = Path("site")
@@ -82,6 +83,7 @@ def _generate_pass(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, di
     _save_cache(root, {k: v for k, v in cache.items() if k in used})  # drop what no study needs any more
     pages.update(_content_pages(root, pages))
     changed = _sync(root / DOCS, pages, root / SYNC_MANIFEST)
+    _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
     _say(quiet, f"generated {len(pages)} files ({changed} changed) in {time.monotonic() - started:.1f} s")
     env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
            "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
@@ -123,6 +125,14 @@ def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
 
 
 SYNC_MANIFEST = Path("build/cache/docs.json")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write a generated file only when its text changes (so that `evidence serve` sees real changes only)."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _sync(docs: Path, pages: dict[str, str], manifest_path: Path) -> int:

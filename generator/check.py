@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from . import spec
 from .codebook import (
     META_SCHEMA,
     REQUIRED_VOCABULARIES,
@@ -393,7 +394,7 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
         if not isinstance(value, str):
             return [diagnostic("wrong-type", doc.path, line, col,
                                f"{name} must be text, not {_describe(value)}")]
-        if vocab == "countries":
+        if vocab == spec.COUNTRIES:
             guess = suggest_country(value)
             hint = f"Did you mean '{guess}'?" if guess else "Use the two-letter ISO 3166-1 code."
             return [diagnostic("unknown-country", doc.path, line, col,
@@ -444,11 +445,11 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
         out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
     out.extend(_check_claims(doc, allowed))
-    if "traditions" in codebook.vocabularies:
-        countries = doc.data.get("countries")
+    if spec.TRADITIONS in codebook.vocabularies:
+        countries = doc.data.get(spec.COUNTRIES)
         for j, code in enumerate(countries if isinstance(countries, list) else []):
             if isinstance(code, str) and code in country_code_set() and code not in placed:
-                line, col = doc.at(("countries", j))
+                line, col = doc.at((spec.COUNTRIES, j))
                 out.append(diagnostic("country-without-tradition", doc.path, line, col,
                                       f"country '{code}' is neither in a tradition nor listed as unassigned "
                                       "in evidence/codebook/traditions.yaml"))
@@ -458,32 +459,32 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
 def _claim_terms(codebook: Codebook) -> dict[str, frozenset[str]]:
     """The terms each of a claim's list fields allows (computed once, not for each claim)."""
     by_field = codebook.by_field()
-    return {name: country_code_set() if name == "countries" else
+    return {name: country_code_set() if name == spec.COUNTRIES else
             frozenset(by_field[name].slugs) if name in by_field else frozenset() for name in CLAIM_LIST_FIELDS}
 
 
 def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> list[Diagnostic]:
     """Each claim's codes are a subset of the record's; works without data of their own only argue."""
     out: list[Diagnostic] = []
-    claims = doc.data.get("claims")
-    study_type = doc.data.get("study_type")
+    claims = doc.data.get(spec.CLAIMS)
+    study_type = doc.data.get(spec.STUDY_TYPE)
     comparable: dict[str, bool] = {}  # a record's list whose terms are all allowed, decided once per record
     for i, claim in enumerate(claims if isinstance(claims, list) else []):
         if not isinstance(claim, dict):
             continue
-        if claim.get("kind") == "argument" and "appraisal" in claim:
-            line, col = doc.at(("claims", i, "appraisal", "<key>"))
+        if claim.get("kind") == "argument" and spec.APPRAISAL in claim:
+            line, col = doc.at((spec.CLAIMS, i, spec.APPRAISAL, "<key>"))
             out.append(diagnostic("appraisal-on-argument", doc.path, line, col,
                                   f"claims[{i}] is an argument, and arguments are not appraised",
                                   "Remove the appraisal, or make the claim a finding if it reports the study's data."))
-        if claim.get("kind") == "finding" and "appraisal" not in claim:
-            line, col = doc.at(("claims", i, "kind"))
+        if claim.get("kind") == "finding" and spec.APPRAISAL not in claim:
+            line, col = doc.at((spec.CLAIMS, i, "kind"))
             out.append(diagnostic("finding-unappraised", doc.path, line, col,
                                   f"claims[{i}] is a finding with no appraisal",
                                   "Add 'appraisal:' with design, reporting, transparency, confidence and a "
                                   "one-line reason (see the codebook page)."))
         if claim.get("kind") == "finding" and study_type in ARGUMENT_ONLY_TYPES:
-            line, col = doc.at(("claims", i, "kind"))
+            line, col = doc.at((spec.CLAIMS, i, "kind"))
             out.append(diagnostic("claim-kind-mismatch", doc.path, line, col,
                                   f"claims[{i}] is a finding, but a {study_type} work reports no data of its own",
                                   "Write 'kind: argument', or correct the record's study_type if the work "
@@ -500,7 +501,7 @@ def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> li
                 continue  # the record's own list is wrong and already reported
             for j, value in enumerate(values):
                 if isinstance(value, str) and value not in record_values:
-                    line, col = doc.at(("claims", i, name, j))
+                    line, col = doc.at((spec.CLAIMS, i, name, j))
                     out.append(diagnostic("claim-term-not-in-record", doc.path, line, col,
                                           f"claims[{i}] uses {name} '{value}', which the record's "
                                           f"'{name}' does not list",
@@ -525,6 +526,7 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
         if any(not isinstance(doc.data.get(k), str) for k in ("vocabulary", "title", "description")) \
                 or not isinstance(doc.data.get("terms"), list):
             continue
+        _check_vocabulary_field(doc, diags)
         slugs: dict[str, int] = {}
         placed: dict[str, tuple[str, int]] = {}  # country -> (where, line): a country has one tradition at most
         for i, term in enumerate(doc.data["terms"]):
@@ -558,6 +560,27 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
             diags.append(diagnostic("codebook-missing", f"evidence/codebook/{name}.yaml", 1, 1,
                                     f"vocabulary '{name}' has no file"))
     return Codebook(vocabularies)
+
+
+def _check_vocabulary_field(doc: Document, diags: list[Diagnostic]) -> None:
+    """A vocabulary's `field`: a plain name (a field of its own, or a coded field of the spec) or a declared
+    nested field; anything else would be read by no stage."""
+    field = doc.data.get("field")
+    if not isinstance(field, str):
+        return
+    declared = spec.by_name()
+    nested = sorted(p for p in spec.known_field_paths() if "." in p)
+    if "." in field:
+        ok = field in nested
+    else:
+        ok = re.fullmatch(r"[a-z][a-z0-9_]*", field) is not None and (field not in declared or declared[field].is_coded)
+    if not ok:
+        line, col = doc.at(("field",))
+        diags.append(diagnostic("codebook-unknown-field", doc.path, line, col,
+                                f"field '{field}' is not a field this vocabulary can serve",
+                                "Write a new field's name in lowercase letters, digits and '_' (not one of "
+                                + ", ".join(f.name for f in spec.RECORD_FIELDS if not f.is_coded)
+                                + "), or one of: " + ", ".join(nested) + "."))
 
 
 def _check_countries(doc: Document, where: tuple[str, int], codes: Any, place: str,

@@ -17,17 +17,11 @@ from typing import Any
 
 import pycountry
 
-# Vocabularies the record format cannot do without; a missing file is a diagnostic.
-# name -> the record field it serves (None: derived, not a record field).
-REQUIRED_VOCABULARIES: dict[str, str | None] = {
-    "logics": "logics", "sectors": "sectors", "barriers": "barriers", "enablers": "enablers",
-    "phases": "phases", "levels": "levels", "study_types": "study_type", "methods": "methods",
-    "concepts": "concepts", "basis": "basis", "traditions": None,
-    "claim_kinds": "claims.kind", "source_kinds": "sources.kind",
-    "designs": "claims.appraisal.design", "reporting": "claims.appraisal.reporting",
-    "transparency": "claims.appraisal.transparency", "confidence": "claims.appraisal.confidence",
-    "routes": "route", "exclusion_reasons": "screening.reason",
-}
+from . import spec
+
+# Vocabularies the record format cannot do without (name -> the field it serves; None: derived):
+# a missing file is a diagnostic. Read from the field spec.
+REQUIRED_VOCABULARIES: dict[str, str | None] = spec.required_vocabularies()
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 

@@ -16,24 +16,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from .model import CLAIM_KINDS, DIMENSIONS, Claim, Model, Term
-from .schema import CLAIM_LIST_FIELDS
+from . import spec
+from .model import CLAIM_KINDS, Claim, Model, Term
 
-# The matrices the site publishes: (row dimension, column dimension).
-MATRICES: tuple[tuple[str, str], ...] = (
-    ("logics", "barriers"),
-    ("logics", "enablers"),
-    ("logics", "sectors"),
-    ("sectors", "barriers"),
-    ("sectors", "enablers"),
-    ("countries", "logics"),
-    ("countries", "barriers"),
-    ("traditions", "logics"),
-    ("traditions", "barriers"),
-    ("logics", "phases"),
-    ("sectors", "study_type"),
-)
-CLAIM_LEVEL = (*CLAIM_LIST_FIELDS, "traditions")
+# The matrices the site publishes, (row dimension, column dimension): the spec's.
+MATRICES = spec.MATRICES
+CLAIM_LEVEL = tuple(f.name for f in spec.dimensions() if f.on_claims)
 
 ClaimRef = tuple[str, int]  # (study key, claim index)
 
@@ -97,7 +85,7 @@ class Matrix:
 
 def matrix_slug(row_field: str, col_field: str) -> str:
     """URL part of a matrix, from the dimensions' URL sections (logics-by-sectors, sectors-by-study-types)."""
-    section = {field: sec for field, sec, _ in DIMENSIONS}
+    section = {f.name: f.section for f in spec.dimensions()}
     return f"{section[row_field]}-by-{section[col_field]}"
 
 
@@ -169,7 +157,7 @@ def matrix_csv_rows(m: Matrix) -> list[list[str]]:
 
 def gap_map(model: Model) -> Matrix:
     """Logics x sectors, counted by claims: where findings, arguments or nothing tie a logic to a sector."""
-    return crosstab(model, "logics", "sectors")
+    return crosstab(model, *spec.GAP_MAP)
 
 
 # --- the "barriers by logic" synthesis ------------------------------------------------
@@ -217,12 +205,12 @@ class LogicSynthesis:
 def synthesis(model: Model, founding: str | None) -> tuple[LogicSynthesis, ...]:
     """For each logic with claims: the barriers and enablers its claims tie it to, findings and arguments apart."""
     out = []
-    for logic in model.dimensions["logics"].terms:
+    for logic in model.dimensions[spec.LOGICS].terms:
         claims: list[Claim] = [model.claim(k, i) for k, i in logic.findings + logic.arguments]
         if not claims:
             continue
         parts: dict[str, tuple[Outcome, ...]] = {}
-        for field in ("barriers", "enablers"):
+        for field in spec.TIES:
             outcomes = []
             for term in model.dimensions[field].terms:
                 tying = [c for c in claims if term.value in c.codes[field]]
@@ -231,19 +219,19 @@ def synthesis(model: Model, founding: str | None) -> tuple[LogicSynthesis, ...]:
                 found = [c for c in tying if c.kind == "finding"]
                 argued = [c for c in tying if c.kind == "argument"]
                 found_in = tuple(dict.fromkeys(c.study for c in found))
-                basis = Counter(b for k in found_in for b in model.studies[k].codes["basis"])
+                basis = Counter(b for k in found_in for b in model.studies[k].codes[spec.BASIS])
                 outcomes.append(Outcome(
                     field, term, tuple((c.study, c.index) for c in found), tuple((c.study, c.index) for c in argued),
                     found_in, tuple(dict.fromkeys(c.study for c in argued)),
-                    tuple(sorted({x for c in found for x in c.codes["countries"]})),
-                    tuple(sorted({x for c in found for x in c.codes["traditions"]})),
+                    tuple(sorted({x for c in found for x in c.codes[spec.COUNTRIES]})),
+                    tuple(sorted({x for c in found for x in c.codes[spec.TRADITIONS]})),
                     tuple(sorted(basis.items(), key=lambda kv: (-kv[1], kv[0]))),
                     founding is not None and any(c.study == founding for c in argued)))
             outcomes.sort(key=lambda o: (-len(o.findings), -len(o.arguments), o.term.label))
             parts[field] = tuple(outcomes)
-        tying_refs = {r for o in parts["barriers"] + parts["enablers"] for r in o.findings + o.arguments}
+        tying_refs = {r for field in spec.TIES for o in parts[field] for r in o.findings + o.arguments}
         n_findings = sum(1 for k, i in tying_refs if model.claim(k, i).kind == "finding")
         untied = sum(1 for ref in logic.findings if ref not in tying_refs)
-        out.append(LogicSynthesis(logic, parts["barriers"], parts["enablers"], n_findings,
+        out.append(LogicSynthesis(logic, parts[spec.TIES[0]], parts[spec.TIES[1]], n_findings,
                                   len(tying_refs) - n_findings, untied))
     return tuple(out)

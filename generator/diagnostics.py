@@ -291,6 +291,11 @@ CODES: dict[str, Code] = {
              "A country is in two traditions, or in a tradition and under 'unassigned'. A country "
              "has at most one administrative tradition.",
              "Keep the country in one place."),
+        Code("codebook-unknown-field", _E, "Vocabulary serves no field of the record format",
+             "A vocabulary's `field` names where records use its terms: a plain name for a new field of "
+             "its own, or one of the nested fields the format declares (generator/spec.py), such as "
+             "claims.kind. Any other path would be silently unused.",
+             "Give a plain field name, or one of the nested fields listed in the hint."),
         Code("codebook-missing", _E, "Codebook vocabulary missing",
              "A vocabulary that the record format needs has no file in evidence/codebook/.",
              "Restore the file from the repository."),

@@ -9,15 +9,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import spec
 from .load import BIB_FILE, Loaded, load_project
-from .schema import FIELD_ORDER
 
-LIST_FIELDS = [f for f in FIELD_ORDER if f not in ("summary", "coding_note", "claims", "sources")]
+LIST_FIELDS = [f.name for f in spec.RECORD_FIELDS if f.is_coded]
+TEXT_FIELDS = [f.name for f in spec.RECORD_FIELDS if f.kind == "text"]
+ITEM_FIELDS = [f.name for f in spec.RECORD_FIELDS if f.kind in ("claim-list", "source-list")]
+# what a new study is introduced by in the reviewer's summary
+ADDED_SUMMARY = (spec.LOGICS, spec.SECTORS, spec.COUNTRIES)
 
 
 def _coded_fields(*records: dict[str, Any]) -> list[str]:
     """The coded fields to compare: the format's, then any other field a record carries (a new vocabulary)."""
-    extra = sorted({k for r in records for k in r if k not in FIELD_ORDER})
+    known = {f.name for f in spec.RECORD_FIELDS}
+    extra = sorted({k for r in records for k in r if k not in known})
     return [*LIST_FIELDS, *extra]
 
 
@@ -88,10 +93,10 @@ def diff_markdown(root: Path, base: str) -> str:
             minus = [v for v in before if v not in after]
             if plus or minus:
                 recoded.append((key, name, plus, minus))
-        for name in ("summary", "coding_note"):
+        for name in TEXT_FIELDS:
             if " ".join(str(a.get(name) or "").split()) != " ".join(str(b.get(name) or "").split()):
                 retexted.append((key, name))
-        for name in ("claims", "sources"):
+        for name in ITEM_FIELDS:
             fa, fb = a.get(name), b.get(name)
             if fa != fb:
                 count = [len(f) if isinstance(f, list) else 0 for f in (fa, fb)]
@@ -134,7 +139,7 @@ def diff_markdown(root: Path, base: str) -> str:
     out += ["**" + "; ".join(counts) + ".**", ""]
     if added:
         out += ["### Studies added", ""] + [f"- {_code(k)}: " + ", ".join(
-            f"{n} {', '.join(_as_list(new_r[k].get(n))) or '—'}" for n in ("logics", "sectors", "countries")) for k in added]
+            f"{n} {', '.join(_as_list(new_r[k].get(n))) or '—'}" for n in ADDED_SUMMARY) for k in added]
         out.append("")
     if removed:
         out += ["### Studies removed", ""] + [f"- {_code(k)}" for k in removed] + [""]

@@ -33,6 +33,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import spec
+
 try:
     import yaml_rs
 except ImportError:  # pragma: no cover - the located loader alone is still correct, only slower
@@ -114,7 +116,7 @@ def _plain(value: Any, depth: int, max_depth: int, in_countries: bool) -> bool:
                 if not _plain_text(item, in_countries):
                     return False
             elif kind is dict or kind is list:
-                if not _plain(item, depth + 1, max_depth, key == "countries"):
+                if not _plain(item, depth + 1, max_depth, key == spec.COUNTRIES):
                     return False
             else:
                 return False

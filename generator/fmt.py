@@ -16,15 +16,20 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import spec
 from .codebook import Codebook
 from .load import parse_yaml
 from .scaffold import MODELINE
 from .schema import APPRAISAL_ORDER, CLAIM_ORDER, SOURCE_ORDER, record_fields
 
 # Lists of mappings and the order of each item's keys; nested mappings and the order of their keys.
-ITEM_ORDER = {"claims": CLAIM_ORDER, "sources": SOURCE_ORDER}
-MAPPING_ORDER = {"appraisal": APPRAISAL_ORDER}
-TEXT_KEYS = ("summary", "coding_note", "claim", "note", "reason")
+ITEM_ORDER = {next(f.name for f in spec.RECORD_FIELDS if f.kind == kind): order
+              for kind, order in (("claim-list", CLAIM_ORDER), ("source-list", SOURCE_ORDER))}
+MAPPING_ORDER = {next(f.name for f in spec.CLAIM_FIELDS if f.kind == "appraisal-map").rsplit(".", 1)[1]: APPRAISAL_ORDER}
+# keys whose values are folded text, at any depth (a record's, a claim's, a source's, an appraisal's)
+TEXT_KEYS = tuple(dict.fromkeys(f.name.rsplit(".", 1)[-1] for f in (
+    *spec.RECORD_FIELDS, *spec.CLAIM_FIELDS, *spec.SOURCE_FIELDS, *spec.APPRAISAL_FIELDS)
+    if f.kind == "text"))
 TEXT_WIDTH = 78
 _KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$")
 _BLOCK = re.compile(r":\s*[>|][-+0-9]*\s*(#.*)?$")
@@ -113,7 +118,7 @@ def _scalar(value: Any, in_list: bool = False, countries: bool = False) -> str:
 def _sort_terms(name: str, values: list[Any], codebook: Codebook) -> list[Any]:
     if not all(isinstance(v, str) for v in values):
         return values
-    if name == "countries":
+    if name == spec.COUNTRIES:
         return sorted(values)
     vocab = codebook.by_field().get(name)
     if vocab is None:
@@ -153,7 +158,7 @@ def _value_lines(key: str, value: Any, indent: int, codebook: Codebook) -> list[
         return lines
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
         items = _sort_terms(key, value, codebook)
-        return [f"{pad}{key}: [" + ", ".join(_scalar(v, in_list=True, countries=key == "countries") for v in items) + "]"]
+        return [f"{pad}{key}: [" + ", ".join(_scalar(v, in_list=True, countries=key == spec.COUNTRIES) for v in items) + "]"]
     if isinstance(value, (list, dict)):
         return [f"{pad}{key}: " + json.dumps(value, ensure_ascii=False)]  # unusual shape: JSON is valid YAML
     return [f"{pad}{key}: {_scalar(value)}"]

@@ -30,7 +30,7 @@ import bibtexparser
 import yaml
 from bibtexparser import model as bibmodel
 
-from . import fastyaml
+from . import fastyaml, spec
 from .diagnostics import Diagnostic, diagnostic
 
 try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
@@ -328,7 +328,7 @@ def _scalar(node: yaml.ScalarNode, where: Path_, doc: Document, diags: list[Diag
 
 def _is_country_item(where: Path_, text: str) -> bool:
     """`NO` in a list of countries is Norway: the documented reading, not a trap."""
-    return len(where) >= 2 and where[-2] == "countries" and text == "NO"
+    return len(where) >= 2 and where[-2] == spec.COUNTRIES and text == "NO"
 
 
 # --- BibTeX ----------------------------------------------------------------------

@@ -15,49 +15,25 @@ from typing import Any
 
 import numpy as np
 
+from . import spec
 from .codebook import Codebook, country_name
 from .csl import csl_item, decode, display_name, family_name, persons
 from .load import QUALIFYING_FIELDS, Bibliography, qualified_fields
 from .schema import APPRAISAL_FIELDS, CLAIM_LIST_FIELDS
 from .screening import Flow, Log, flows
 
-# Dimensions shown as links on study pages and compared on term pages, in display order.
-# (field in records, URL section, vocabulary name or None for countries)
-DIMENSIONS: tuple[tuple[str, str, str | None], ...] = (
-    ("logics", "logics", "logics"),
-    ("sectors", "sectors", "sectors"),
-    ("countries", "countries", None),
-    ("traditions", "traditions", "traditions"),
-    ("barriers", "barriers", "barriers"),
-    ("enablers", "enablers", "enablers"),
-    ("phases", "phases", "phases"),
-    ("levels", "levels", "levels"),
-    ("study_type", "study-types", "study_types"),
-    ("methods", "methods", "methods"),
-    ("concepts", "concepts", "concepts"),
-    ("basis", "basis", "basis"),
-    ("confidence", "confidence", "confidence"),  # derived: the confidence levels of a study's findings
-    ("route", "routes", "routes"),
-)
-def dimension_specs(codebook: Codebook) -> tuple[tuple[str, str, str | None], ...]:
-    """DIMENSIONS, then one for each further vocabulary of the codebook with a plain record field.
-
-    Such a vocabulary (a new evidence/codebook/*.yaml) gets term pages, a row on study pages and an
-    explorer facet with no code change; its URL section is its name with '-' for '_'.
-    """
-    known = {field for field, _, _ in DIMENSIONS}
-    extras = sorted((v.field, v.name.replace("_", "-"), v.name) for v in codebook.vocabularies.values()
-                    if v.field and "." not in v.field and v.field not in known)
-    return (*DIMENSIONS, *extras)
-
-
-DERIVED = ("traditions", "confidence")  # dimensions computed here, not read from records
+# The dimensions (record fields with term pages, and the derived ones), their roles and order: the spec.
+DERIVED = spec.derived_names()  # dimensions computed here, not read from records
 # Dimensions whose co-occurrence is worth showing on every term page.
-COMPARED = ("logics", "sectors", "countries", "barriers", "enablers")
-RELATED_FIELDS = ("logics", "sectors", "countries", "barriers", "enablers", "concepts", "phases", "levels")
+COMPARED = tuple(f.name for f in spec.dimensions() if f.compared)
+RELATED_FIELDS = tuple(f.name for f in spec.dimensions() if f.related)
 RELATED_LIMIT = 5
 COOCCUR_LIMIT = 8
 
+
+# The structural fields of a record, by their names in the spec.
+SUMMARY, CODING_NOTE, SOURCES, CLAIMS, APPRAISAL = spec.SUMMARY, spec.CODING_NOTE, spec.SOURCES, spec.CLAIMS, \
+    spec.APPRAISAL
 
 CLAIM_KINDS = ("finding", "argument")  # the order claims are counted and shown in
 
@@ -175,7 +151,7 @@ class Model:
     years: tuple[int, int] | None
     screening: tuple[Log, ...] = ()  # the screening logs, in file order
     flows: tuple[Flow, ...] = ()  # PRISMA-style counts per route
-    specs: tuple[tuple[str, str, str | None], ...] = DIMENSIONS  # (field, URL section, vocabulary) shown
+    specs: tuple[spec.Field, ...] = spec.dimensions()  # the dimensions shown, in display order
 
     def term(self, field: str, value: str) -> Term:
         return self.dimensions[field].term(value)
@@ -183,11 +159,29 @@ class Model:
     def claim(self, key: str, index: int) -> Claim:
         return self.studies[key].claims[index - 1]
 
+    def nav(self) -> list[tuple[str, str, str]]:
+        """(nav place, label, index page) of each dimension: top-level entries are named by their URL section
+        ('Logics'), the others by their vocabulary's title."""
+        return [(f.nav, f.section.replace("-", " ").capitalize() if f.nav == "top" else self.dimensions[f.name].title,
+                 f"{f.section}/index.md") for f in self.specs if f.section]
+
+    def figures(self) -> dict[str, Any]:
+        """The headline figures of the home page."""
+        return {
+            "studies": len(self.studies),
+            "empirical": sum(1 for s in self.studies.values() if spec.EMPIRICAL in s.codes[spec.STUDY_TYPE]),
+            "findings": sum(len(s.findings) for s in self.studies.values()),
+            "arguments": sum(len(s.arguments) for s in self.studies.values()),
+            "n_countries": len(self.dimensions[spec.COUNTRIES].terms),
+            "n_sectors": sum(1 for t in self.dimensions[spec.SECTORS].terms if t.studies),
+            "years": self.years,
+        }
+
     def confidence_counts(self, refs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
         """How many of these findings have each confidence level (codebook order), then the unappraised."""
         appraisals = (self.claim(k, i).appraisal for k, i in refs)
         counts = Counter(a.confidence if a is not None else "" for a in appraisals)
-        vocab = self.codebook.vocabularies.get("confidence")
+        vocab = self.codebook.vocabularies.get(spec.by_name()[spec.CONFIDENCE].vocabulary or "")
         order = [(t.label.removesuffix(" confidence").lower(), t.slug) for t in vocab.terms.values()] if vocab else []
         out = tuple((label, counts[slug]) for label, slug in order if counts[slug])
         return out + ((("not appraised", counts[""]),) if counts[""] else ())
@@ -208,31 +202,31 @@ def _clean(text: Any) -> str:
 def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bibliography,
                 record_paths: dict[str, str], corrected: frozenset[str] = frozenset(),
                 screening: tuple[Log, ...] = ()) -> Model:
-    specs = dimension_specs(codebook)
+    specs = spec.dimensions(codebook)
     tradition_of = codebook.tradition_of()
-    confidence_vocab = codebook.vocabularies.get("confidence")
+    confidence_vocab = codebook.vocabularies.get(spec.by_name()[spec.CONFIDENCE].vocabulary or "")
     confidence_order = confidence_vocab.slugs if confidence_vocab else []
     studies: dict[str, Study] = {}
     for key in sorted(records):
         data = records[key]
         entry = bib.entries[key]
-        codes = {field: _as_tuple(data.get(field)) for field, _, _ in specs if field not in DERIVED}
-        codes["traditions"] = tuple(sorted({tradition_of[c] for c in codes["countries"] if c in tradition_of}))
+        codes = {f.name: _as_tuple(data.get(f.name)) for f in specs if f.kind != "derived"}
+        codes[spec.TRADITIONS] = tuple(sorted({tradition_of[c] for c in codes[spec.COUNTRIES] if c in tradition_of}))
         claims = []
-        for i, c in enumerate(data.get("claims") or [], 1):
+        for i, c in enumerate(data.get(CLAIMS) or [], 1):
             claim_codes = {name: _as_tuple(c.get(name)) for name in CLAIM_LIST_FIELDS}
-            claim_codes["traditions"] = tuple(sorted({tradition_of[x] for x in claim_codes["countries"]
-                                                      if x in tradition_of}))
-            raw = c.get("appraisal")
+            claim_codes[spec.TRADITIONS] = tuple(sorted({tradition_of[x] for x in claim_codes[spec.COUNTRIES]
+                                                         if x in tradition_of}))
+            raw = c.get(APPRAISAL)
             appraisal = Appraisal(**{f: str(raw[f]) for f in APPRAISAL_FIELDS}, reason=_clean(raw["reason"])) \
                 if isinstance(raw, dict) and c["kind"] == "finding" else None
-            claim_codes["confidence"] = (appraisal.confidence,) if appraisal else ()
+            claim_codes[spec.CONFIDENCE] = (appraisal.confidence,) if appraisal else ()
             claims.append(Claim(key, i, str(c["kind"]), _clean(c["claim"]), _clean(c["locator"]), claim_codes,
                                 appraisal))
-        levels = {x for claim in claims for x in claim.codes["confidence"]}
-        codes["confidence"] = tuple(t for t in confidence_order if t in levels)
+        levels = {x for claim in claims for x in claim.codes[spec.CONFIDENCE]}
+        codes[spec.CONFIDENCE] = tuple(t for t in confidence_order if t in levels)
         sources = tuple(Source(str(x["url"]).strip(), str(x["kind"]), _clean(x["note"]))
-                        for x in data.get("sources") or [])
+                        for x in data.get(SOURCES) or [])
         unconfirmed = qualified_fields(entry.fields, "unconfirmed")
         doubtful = qualified_fields(entry.fields, "doubtful")
         names = persons(entry.fields.get("author") or entry.fields.get("editor") or "")
@@ -247,8 +241,8 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             container=decode(entry.fields.get("journal") or entry.fields.get("booktitle") or
                              entry.fields.get("publisher") or ""),
             doi=entry.fields.get("doi", "").strip() or None,
-            summary=_clean(data.get("summary")),
-            coding_note=_clean(data.get("coding_note")),
+            summary=_clean(data.get(SUMMARY)),
+            coding_note=_clean(data.get(CODING_NOTE)),
             codes=codes,
             claims=tuple(claims),
             csl=csl_item(entry),
@@ -260,8 +254,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             corrected=key in corrected,
         )
     studies = _with_related(studies)
-    dimensions = {field: _dimension(field, section, vocab, codebook, studies, tradition_of)
-                  for field, section, vocab in specs}
+    dimensions = {f.name: _dimension(f, codebook, studies, tradition_of) for f in specs}
     years = sorted(int(s.year) for s in studies.values() if s.year.isdigit())
     labels = {"search": "The protocol's search"}
     labels.update({f"review:{log.review}": f"Review: {studies[log.review].short_cite}"
@@ -302,17 +295,18 @@ def _with_related(studies: dict[str, Study]) -> dict[str, Study]:
     return {key: Study(**{**s.__dict__, "related": related[key]}) for key, s in studies.items()}
 
 
-def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codebook,
-               studies: dict[str, Study], tradition_of: dict[str, str]) -> Dimension:
-    if vocab_name is None:  # countries: the ones used, named by ISO 3166 through pycountry
-        used = sorted({c for s in studies.values() for c in s.codes["countries"]}, key=country_name)
+def _dimension(f: spec.Field, codebook: Codebook, studies: dict[str, Study],
+               tradition_of: dict[str, str]) -> Dimension:
+    field, section, vocab_name = f.name, f.section or f.name, f.vocabulary
+    if f.kind == "iso-countries":  # the ones used, named by ISO 3166 through pycountry
+        used = sorted({c for s in studies.values() for c in s.codes[field]}, key=country_name)
         values: list[tuple[str, str, str, str, str | None]] = [(c, c.lower(), country_name(c), "", None) for c in used]
         title = "Countries"
         description = ("The countries that the studies in the atlas examined, coded as ISO 3166-1 alpha-2 codes. "
                        "Each country belongs to one administrative tradition, so that countries can be compared "
                        "in groups.")
     else:
-        vocab = codebook.vocabularies[vocab_name]
+        vocab = codebook.vocabularies[vocab_name or field]
         values = [(t.slug, t.slug, t.label, t.definition, t.source) for t in vocab.terms.values()]
         title, description = vocab.title, vocab.description
     # one pass over the studies and their claims, not one per term (140 terms x 10,000 studies at scale);
@@ -331,7 +325,7 @@ def _dimension(field: str, section: str, vocab_name: str | None, codebook: Codeb
         claims = claims_of.get(value, [])
         findings = tuple((c.study, c.index) for c in claims if c.kind == "finding")
         arguments = tuple((c.study, c.index) for c in claims if c.kind == "argument")
-        extra = {"tradition": tradition_of.get(value, "")} if vocab_name is None else {}
+        extra = {"tradition": tradition_of.get(value, "")} if f.kind == "iso-countries" else {}
         terms.append(Term(field, section, slug, value, label, " ".join(definition.split()), source,
                           having, findings, arguments, _cooccurs(field, value, (studies[k] for k in having)), extra))
     return Dimension(field, section, title, " ".join(description.split()), tuple(terms))

@@ -20,8 +20,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from . import diagnostics
+from . import diagnostics, spec, urls
 from .codebook import country_name
+from .compare import matrix_slug
 from .csl import STYLES
 from .model import COMPARED, Model, Study
 from .render_cite import (
@@ -32,6 +33,7 @@ from .render_cite import (
     plain,
     reference_files,
 )
+from .schema import CLAIM_LIST_FIELDS
 from .urls import href, relpath
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -121,7 +123,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED)
+        # F: the field spec, so that templates name fields by their role (F.LOGICS), never by a string
+        self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED,
+                                claim_fields=CLAIM_LIST_FIELDS, F=spec)
         self.page = ""  # the path of the page being rendered, for relative links
         self.folder = "."  # its folder
         self._links: dict[tuple[Any, ...], Markup] = {}
@@ -145,22 +149,22 @@ class Renderer:
     def term_link(self, field: str, value: str, count: int | None = None) -> Markup:
         def make() -> Markup:
             term = self.model.term(field, value)
-            return self.link(term.label, f"{term.section}/{term.slug}.md")
+            return self.link(term.label, urls.term_page(term.section, term.slug))
         suffix = f" ({count})" if count is not None else ""
         return Markup(self._memo("term", (field, value), make) + suffix)
 
     def study_link(self, key: str) -> Markup:
         s = self.model.studies[key]
-        return self._memo("study", (key,), lambda: self.link(f"{s.short_cite} {s.title}", f"studies/{key}.md"))
+        return self._memo("study", (key,), lambda: self.link(f"{s.short_cite} {s.title}", urls.study_page(key)))
 
     def cite_link(self, key: str) -> Markup:
-        return self._memo("cite", (key,), lambda: self.link(self.model.studies[key].short_cite, f"studies/{key}.md"))
+        return self._memo("cite", (key,), lambda: self.link(self.model.studies[key].short_cite, urls.study_page(key)))
 
     def claim_link(self, key: str, index: int) -> Markup:
         """'Finding 2' or 'Argument 1', linked to the claim on its study page."""
         def make() -> Markup:
             claim = self.model.claim(key, index)
-            return self.link(claim.label, f"studies/{key}.md#{claim.anchor}")
+            return self.link(claim.label, urls.anchored(urls.study_page(key), claim.anchor))
         return self._memo("claim", (key, index), make)
 
     def vocab_label(self, vocabulary: str, slug: str) -> str:
@@ -193,19 +197,32 @@ class Renderer:
             "reading_list": self.reading_list, "json": json, "h": html_text, "h_block": html_block,
             "claim_link": self.claim_link, "claim": self.model.claim, "plural": plural,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
-            "external": self.external,
+            "external": self.external, "U": urls, "page_href": self.page_href, "index_of": self.index_of,
+            "matrix_of": self.matrix_of,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 
+    def page_href(self, to_page: str) -> Markup:
+        """The directory URL of a page, relative to the page being rendered, for an attribute of raw HTML."""
+        return Markup(html.escape(href(self.page, to_page), quote=True))
+
+    def index_of(self, field: str) -> str:
+        """The page listing a dimension's terms."""
+        return urls.index_page(self.model.dimensions[field].section)
+
+    def matrix_of(self, row: str, col: str) -> str:
+        """The page of the matrix of two dimensions."""
+        return urls.matrix_page(matrix_slug(row, col))
+
     def permalink(self, page: str) -> str:
         """The page's address: absolute when the site's address is known (dataset.yaml), else relative."""
-        url = page[:-3] + "/" if not page.endswith("index.md") else page[:-8]
+        url = urls.page_url(page)
         return f"{self.site_url}/{url}" if self.site_url else "/" + url
 
     def reading_list(self, field: str, value: str) -> Markup:
         """The explorer filtered to one term: it downloads the selection as an APA list, BibTeX, RIS,
         CSL-JSON or CSV in the browser, so a term's reading list costs no file of its own (issue #17)."""
-        url = href(self.page, "explore/index.md", query=f"{field}={value}")
+        url = href(self.page, urls.EXPLORER, query=f"{field}={value}")
         return Markup(f'<a href="{html.escape(url, quote=True)}">open these studies in the explorer</a>')
 
     def render_all(self) -> dict[str, str]:
@@ -219,7 +236,7 @@ class Renderer:
         m = self.model
         for key in keys:
             study = m.studies[key]
-            page = f"studies/{key}.md"
+            page = urls.study_page(key)
             out[page] = self._render("study.md.j2", page, s=study, reference=Markup(self.refs["apa"][key]),
                                      citation_tags=highwire_tags(study), jsonld=json_ld(study),
                                      kinds=self.model.codebook.vocabularies.get("source_kinds"),
@@ -231,11 +248,11 @@ class Renderer:
         """Every page of the base renderer but the study pages."""
         out: dict[str, str] = {}
         m = self.model
-        out["studies/index.md"] = self._render("studies_index.md.j2", "studies/index.md")
+        out[urls.STUDIES] = self._render("studies_index.md.j2", urls.STUDIES)
         for field, dim in m.dimensions.items():
-            out[f"{dim.section}/index.md"] = self._render("dimension_index.md.j2", f"{dim.section}/index.md", d=dim)
+            out[urls.index_page(dim.section)] = self._render("dimension_index.md.j2", urls.index_page(dim.section), d=dim)
             for term in dim.terms:
-                page = f"{dim.section}/{term.slug}.md"
+                page = urls.term_page(dim.section, term.slug)
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
                                          has_tradition="tradition" in term.extra)
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
@@ -276,14 +293,5 @@ class Renderer:
         return Markup(f'<a href="{html.escape(safe_href(url), quote=True)}">{md_text(label)}</a>')
 
     def figures(self) -> dict[str, Any]:
-        m = self.model
-        return {
-            "studies": len(m.studies),
-            "empirical": sum(1 for s in m.studies.values() if "empirical" in s.codes["study_type"]),
-            "findings": sum(len(s.findings) for s in m.studies.values()),
-            "arguments": sum(len(s.arguments) for s in m.studies.values()),
-            "countries": len(m.dimensions["countries"].terms),
-            "sectors": sum(1 for t in m.dimensions["sectors"].terms if t.studies),
-            "years": m.years,
-        }
+        return self.model.figures()
 

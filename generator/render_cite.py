@@ -16,6 +16,7 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
+from . import spec
 from .csl import STYLES, family_name, format_all, plain_text
 from .exports import bibtex_of, person_name, ris_of
 from .model import Model, Study
@@ -138,9 +139,9 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[str, str]:
-    code_fields = [field for field, _, _ in model.specs]
-    study_cols = ["key", "authors", "year", "title", "entry_type", "container", "doi", "summary",
-                  "coding_note", *code_fields, "sources", "unconfirmed_fields"]
+    code_fields = [f.name for f in model.specs]
+    study_cols = ["key", "authors", "year", "title", "entry_type", "container", "doi", spec.SUMMARY,
+                  spec.CODING_NOTE, *code_fields, spec.SOURCES, "unconfirmed_fields"]
     studies = [study_cols]
     claims = [["study", "claim", "kind", "text", "locator", *CLAIM_LIST_FIELDS]]
     records = []
@@ -151,11 +152,11 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
         for c in s.claims:
             claims.append([key, str(c.index), c.kind, c.claim, c.locator,
                            *["; ".join(c.codes[x]) for x in CLAIM_LIST_FIELDS]])
-        records.append({"key": key, "reference": s.csl, "summary": s.summary, "coding_note": s.coding_note,
+        records.append({"key": key, "reference": s.csl, spec.SUMMARY: s.summary, spec.CODING_NOTE: s.coding_note,
                         "codes": {f: list(s.codes[f]) for f in code_fields},
-                        "sources": [{"url": src.url, "kind": src.kind, "note": src.note} for src in s.sources],
+                        spec.SOURCES: [{"url": src.url, "kind": src.kind, "note": src.note} for src in s.sources],
                         "unconfirmed_fields": list(s.unconfirmed), "doubtful_fields": list(s.doubtful),
-                        "claims": [{"index": c.index, "kind": c.kind, "claim": c.claim, "locator": c.locator,
+                        spec.CLAIMS: [{"index": c.index, "kind": c.kind, "claim": c.claim, "locator": c.locator,
                                     "codes": {x: list(c.codes[x]) for x in CLAIM_LIST_FIELDS}} for c in s.claims]})
     evidence = {"title": dataset.get("title", ""), "version": dataset.get("version", ""),
                 "released": dataset.get("released", ""), "studies": records}
@@ -174,7 +175,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
         "resources": [
             {"name": "studies", "path": "studies.csv", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
              "schema": {"fields": fields(study_cols), "primaryKey": ["key"]}},
-            {"name": "claims", "path": "claims.csv", "format": "csv", "mediatype": "text/csv",
+            {"name": spec.CLAIMS, "path": f"{spec.CLAIMS}.csv", "format": "csv", "mediatype": "text/csv",
              "encoding": "utf-8",
              "description": "One row per claim: kind 'finding' (from the study's own data) or 'argument'.",
              "schema": {"fields": fields(claims[0], integer=("claim",)), "primaryKey": ["study", "claim"],
@@ -187,7 +188,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
     }
     return {
         "data/studies.csv": _csv(studies),
-        "data/claims.csv": _csv(claims),
+        f"data/{spec.CLAIMS}.csv": _csv(claims),
         # compact: at 10,000 studies indentation alone would add a third to the file
         "data/evidence.json": json.dumps(evidence, ensure_ascii=False, separators=(",", ":")) + "\n",
         "data/datapackage.json": json.dumps(package, indent=2, ensure_ascii=False) + "\n",

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from . import spec, urls
 from .codebook import country_name
 from .compare import (
     ARGUED_ONLY,
@@ -28,14 +29,11 @@ from .compare import (
     synthesis,
 )
 from .exports import bibtex_of, ris_of
-from .model import COMPARED, DIMENSIONS, Model
+from .model import COMPARED, Model
 from .render import TEMPLATES, Renderer
 from .render_cite import plain
 from .urls import href
 from .worldmap import choropleth, legend
-
-EXPLORER_FACETS = ("logics", "sectors", "countries", "traditions", "barriers", "enablers", "methods",
-                   "study_type", "phases", "levels", "concepts", "basis", "confidence", "route")
 
 
 class CompareRenderer:
@@ -51,26 +49,26 @@ class CompareRenderer:
 
         def term_page(field: str, value: str) -> str:
             t = self.model.term(field, value)
-            return f"{t.section}/{t.slug}.md"
+            return urls.term_page(t.section, t.slug)
 
         return Markup(self.html.get_template(template).render(
-            link=link, term_page=term_page, model=self.model, **context).strip())
+            link=link, term_page=term_page, model=self.model, F=spec, **context).strip())
 
     def render_all(self) -> dict[str, str]:
         out: dict[str, str] = {}
         matrices = [crosstab(self.model, r, c) for r, c in MATRICES]
         for m in matrices:
-            page = f"compare/{m.slug}.md"
+            page = urls.matrix_page(m.slug)
             caption = self.caption(m)
             table = self.fragment("matrix.html.j2", page, m=m, cell_page=self.cell_page, caption=caption)
             out[page] = self.base._render("matrix.md.j2", page, m=m, table=table, title=self.matrix_title(m))
-            out[f"compare/{m.slug}.csv"] = _csv(matrix_csv_rows(m))
+            out[urls.matrix_file(m.slug, ".csv")] = _csv(matrix_csv_rows(m))
             for r, c in m.filled:
                 cell = m.cell(r, c)
                 cp = self.cell_page(m, r, c)
-                explore = f"explore/?{m.row_field}={r}&{m.col_field}={c}"
+                explore = href(cp, urls.EXPLORER, query=f"{m.row_field}={r}&{m.col_field}={c}")
                 out[cp] = self.base._render("cell.md.j2", cp, m=m, r=self.model.term(m.row_field, r),
-                                            explore=Markup.escape(href(cp, "explore/index.md") + explore[len("explore/"):]),
+                                            explore=Markup.escape(explore),
                                             c=self.model.term(m.col_field, c), cell=cell,
                                             matrix_title=self.matrix_title(m))
         out["compare/index.md"] = self.base._render("compare_index.md.j2", "compare/index.md",
@@ -105,19 +103,18 @@ class CompareRenderer:
 
     @staticmethod
     def cell_page(m: Matrix, row: str, col: str) -> str:
-        return f"compare/{m.slug}/{row.lower()}--{col.lower()}.md"
+        return urls.cell_page(m.slug, row, col)
 
     def country_map(self) -> dict[str, str]:
         page = "compare/map.md"
-        counts = {t.value: len(t.studies) for t in self.model.dimensions["countries"].terms}
+        counts = {t.value: len(t.studies) for t in self.model.dimensions[spec.COUNTRIES].terms}
         svg = choropleth(counts, lambda code: href(page, f"countries/{code.lower()}.md"), country_name)
         return {page: self.base._render("map.md.j2", page, svg=Markup(svg), legend=legend(counts),
-                                        countries=self.model.dimensions["countries"].terms)}
+                                        countries=self.model.dimensions[spec.COUNTRIES].terms)}
 
     def facets(self) -> tuple[str, ...]:
-        """The explorer's facets: EXPLORER_FACETS, then any vocabulary added to the codebook."""
-        known = {field for field, _, _ in DIMENSIONS}
-        return (*EXPLORER_FACETS, *(field for field, _, _ in self.model.specs if field not in known))
+        """The explorer's facets: the faceted dimensions of the spec, vocabularies added to the codebook included."""
+        return tuple(f.name for f in self.model.specs if f.faceted)
 
     def explorer_index(self) -> dict[str, Any]:
         """The static index the explorer filters in the browser."""
@@ -136,7 +133,9 @@ class CompareRenderer:
                 "doi": s.doi or "", "codes": {f: list(s.codes[f]) for f in facets_shown},
                 "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
             })
-        return {"facets": facets, "studies": studies, "compared": list(COMPARED)}
+        side = [f for f in spec.SIDE_BY_SIDE if f in facets_shown]
+        return {"facets": facets, "studies": studies, "compared": list(COMPARED),
+                "side": {"dims": side, "rows": {f: list(spec.side_by_side_rows(f)) for f in side}}}
 
 
 def _csv(rows: list[list[str]]) -> str:

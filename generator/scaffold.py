@@ -8,10 +8,10 @@ import re
 import textwrap
 from pathlib import Path
 
+from . import spec
 from .codebook import Codebook
 from .csl import csl_item, family_name, format_html, plain_text
 from .load import STUDIES_DIR, BibEntry
-from .schema import TEXT_FIELDS, record_fields, required_fields
 
 MODELINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
 
@@ -61,30 +61,29 @@ def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
         lines.append(f"{name}:{value}" if required else f"# {name}:{value}")
         lines.append("")
 
-    required = required_fields(codebook)
-    field_block("summary", True, "", TEXT_FIELDS["summary"], None)
-    # every coded field of the format, in canonical order, including vocabularies added to the codebook
-    for name in record_fields(codebook):
-        if name == "countries":
-            field_block("countries", True, "", "ISO 3166-1 alpha-2 codes of the countries studied, e.g. "
-                        "[GB, FR, NO]; [] for none.", None)
-        if name not in by_field:
-            continue
-        vocab = by_field[name]
-        is_required = name in required
-        value = "" if is_required else (" []" if vocab.multiple else "")
-        field_block(name, is_required, value, vocab.title + ("." if vocab.multiple else " (one term)."), vocab.slugs)
-    lines.extend(_wrap("REQUIRED. Sources: every address you read the work at, what it is, and what you "
-                       "read there. Kinds: " + ", ".join(by_field["sources.kind"].slugs if "sources.kind" in by_field
-                                                         else [])))
-    lines += ["sources:", "  - url:", "    kind:", "    note:", ""]
-    field_block("coding_note", False, "", TEXT_FIELDS["coding_note"], None)
-    lines.extend(_wrap("Optional. Claims: one each, in your own words. kind: finding (from the study's own data) "
-                       "or argument (what the work argues). A logic is tied to a barrier or enabler only where one "
-                       "claim carries both; each list is a subset of the record's."))
-    lines += ["# claims:", "#   - kind: finding", "#     claim: >-", "#       ...", "#     logics: []",
-              "#     sectors: []", "#     countries: []", "#     barriers: []", "#     enablers: []",
-              "#     locator: p. 12", ""]
+    # every field of the format, in canonical order, including vocabularies added to the codebook
+    for f in spec.record_fields(codebook):
+        if f.kind == "text":
+            field_block(f.name, f.required, "", f.description, None)
+        elif f.kind == "iso-countries":
+            field_block(f.name, f.required, "", f.description, None)
+        elif f.kind == "source-list":
+            kinds = by_field.get(next(s.name for s in spec.SOURCE_FIELDS if s.kind == "term"))
+            lines.extend(_wrap("REQUIRED. Sources: every address you read the work at, what it is, and what you "
+                               "read there. Kinds: " + ", ".join(kinds.slugs if kinds else [])))
+            lines += [f"{f.name}:", *(("  - " if i == 0 else "    ") + s.name.rsplit(".", 1)[1] + ":"
+                                      for i, s in enumerate(spec.SOURCE_FIELDS)), ""]
+        elif f.kind == "claim-list":
+            lines.extend(_wrap("Optional. Claims: one each, in your own words. kind: finding (from the study's own "
+                               "data) or argument (what the work argues). A logic is tied to a barrier or enabler "
+                               "only where one claim carries both; each list is a subset of the record's."))
+            lines += [f"# {f.name}:", "#   - kind: finding", "#     claim: >-", "#       ...",
+                      *(f"#     {name}: []" for name in spec.CLAIM_LIST_FIELDS), "#     locator: p. 12", ""]
+        elif f.name in by_field:
+            vocab = by_field[f.name]
+            value = "" if f.required else (" []" if vocab.multiple else "")
+            field_block(f.name, f.required, value, vocab.title + ("." if vocab.multiple else " (one term)."),
+                        vocab.slugs)
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from . import spec
 from .codebook import Codebook
 from .diagnostics import Diagnostic, diagnostic
 from .load import Document, Loaded
@@ -162,11 +163,11 @@ def _tie_to_records(loaded: Loaded, logs: list[Log], diags: list[Diagnostic]) ->
                                         f"included candidate '{c.key}' has no record in evidence/studies/",
                                         "Write its record (`evidence new KEY`), or correct the key."))
     for key, doc in sorted(loaded.records.items()):
-        route = doc.data.get("route") if isinstance(doc.data, dict) else None
+        route = doc.data.get(spec.ROUTE) if isinstance(doc.data, dict) else None
         if route not in ("search", "review"):
             continue
         if route not in included.get(key, set()):
-            line, col = doc.at(("route",))
+            line, col = doc.at((spec.ROUTE,))
             diags.append(diagnostic("screening-route", doc.path, line, col,
                                     f"'{key}' came by the {route} route, but no {route} screening log includes it",
                                     "Log the candidate as included in its screening log, or correct the route."))

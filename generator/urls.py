@@ -43,3 +43,39 @@ def href(from_page: str, to_page: str, anchor: str = "", query: str = "") -> str
     if not path and (query or not anchor):
         path = "./"  # the page itself: "#anchor" alone is enough, but a query needs a path
     return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
+
+
+# --- where each kind of generated page lives (the only place these paths are written) ---------------
+
+def study_page(key: str) -> str:
+    return f"studies/{key}.md"
+
+
+def index_page(section: str) -> str:
+    """The index of a folder of pages: a dimension's terms, the studies."""
+    return f"{section}/index.md"
+
+
+def term_page(section: str, slug: str) -> str:
+    return f"{section}/{slug}.md"
+
+
+def matrix_page(slug: str) -> str:
+    return f"compare/{slug}.md"
+
+
+def matrix_file(slug: str, suffix: str) -> str:
+    """A download beside a matrix page (suffix '.csv')."""
+    return f"compare/{slug}{suffix}"
+
+
+def cell_page(matrix_slug: str, row: str, col: str) -> str:
+    return f"compare/{matrix_slug}/{row.lower()}--{col.lower()}.md"
+
+
+EXPLORER = "explore/index.md"
+STUDIES = index_page("studies")
+
+
+def anchored(page: str, anchor: str) -> str:
+    return f"{page}#{anchor}" if anchor else page

@@ -59,6 +59,9 @@ def test_one_codebook_file_adds_a_vocabulary_everywhere(tmp_path: Path) -> None:
     index = explorer_data((docs / "explore/studies.js").read_text(encoding="utf-8"))
     assert "programmes" in [f["field"] for f in index["facets"]]
     assert next(s for s in index["studies"] if s["key"] == "smith2020")["codes"]["programmes"] == ["peer-support"]
+    # the site's navigation lists its index under "Vocabularies" (build/nav.json, read by the atlas-nav plugin)
+    nav = json.loads((root / "build/nav.json").read_text(encoding="utf-8"))
+    assert {"Public programmes": "programmes/index.md"} in next(e["Vocabularies"] for e in nav if "Vocabularies" in e)
     # and the scaffold of a new record offers it
     bib = root / "references.bib"
     bib.write_text(bib.read_text(encoding="utf-8") + "\n@book{ek2019,\n  author = {Ek, Eva},\n  title = {A book},\n"

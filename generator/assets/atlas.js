@@ -239,7 +239,9 @@
 
   function sideBySide(root, index) {
     var state = readState();
-    var dims = index.facets.filter(function (f) { return ["countries", "sectors", "logics", "traditions"].indexOf(f.field) >= 0; });
+    var side = index.side;  // which dimensions, in which order, and the rows each compares: from the field spec
+    var dims = side.dims.map(function (field) { return index.facets.filter(function (f) { return f.field === field; })[0]; })
+      .filter(function (f) { return f; });
     var byField = {};
     index.facets.forEach(function (f) { byField[f.field] = f; });
     var form = el("form", { class: "atlas-facets", "aria-label": "Choose what to compare" });
@@ -257,7 +259,7 @@
     var status = el("p", { role: "status", "aria-live": "polite" });
     root.appendChild(el("div", { class: "atlas-explorer-grid" }, [form, el("div", { class: "atlas-explorer-main" }, [status, out])]));
 
-    function dim() { return (state.dim || ["countries"])[0]; }
+    function dim() { return (state.dim || [side.dims[0]])[0]; }
 
     function render() {
       var d = byField[dim()] || dims[0];
@@ -275,7 +277,7 @@
       var cols = d.terms.filter(function (t) { return chosen.indexOf(t.value) >= 0; });
       if (cols.length < 2) { status.textContent = "Choose at least two to compare."; return; }
       status.textContent = "Comparing " + cols.map(function (c) { return c.label; }).join(", ") + ".";
-      var rowsFields = (d.field === "logics" ? ["sectors"] : ["logics"]).concat(["barriers", "enablers"]);
+      var rowsFields = side.rows[d.field];
       var studiesOf = {};
       cols.forEach(function (c) {
         studiesOf[c.value] = index.studies.filter(function (s) { return (s.codes[d.field] || []).indexOf(c.value) >= 0; });
