@@ -37,13 +37,12 @@ from .load import (
     qualified_fields,
     skeleton,
 )
-from .quickschema import compile_schema
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 from .screening import Log, check_screening
+from .validate import Validator, describe, nearest, schema_diagnostics
 
 if TYPE_CHECKING:  # jsonschema takes ~0.15 s to import, and is needed only when a file is invalid
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
+    pass
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -228,7 +227,7 @@ def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str
             if key in loaded.bib.entries:
                 keys.add(key)
                 continue
-            guess = _nearest(key, list(loaded.bib.entries))
+            guess = nearest(key, list(loaded.bib.entries))
             diags.append(diagnostic("corrections-unknown-key", CORRECTIONS_FILE, number, match.start() + 1,
                                     f"'{key}' is not a key in references.bib",
                                     f"Did you mean '{guess}'?" if guess else ""))
@@ -248,7 +247,7 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
             founding = dataset.get("founding_study")
             if founding is not None and founding not in loaded.record_paths:
                 line, col = doc.at(("founding_study",))
-                near = _nearest(founding, list(loaded.record_paths))
+                near = nearest(founding, list(loaded.record_paths))
                 diags.append(diagnostic("unknown-study", doc.path, line, col,
                                         f"'{founding}' has no record in evidence/studies/",
                                         f"Did you mean '{near}'?" if near else ""))
@@ -270,172 +269,13 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
     return dataset, changes
 
 
-# --- jsonschema errors as diagnostics ------------------------------------------------
-
-def _name(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the file"
-
-
-def _nearest(value: str, options: list[str]) -> str | None:
-    found = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
-_TYPE_WORDS = {"array": "a list", "string": "text", "object": "a mapping of fields",
-               "boolean": "true or false", "integer": "a whole number"}
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    return "a mapping"
-
-
-class Validator:
-    """jsonschema for located, complete diagnostics; a compiled yes-or-no check first.
-
-    Almost every record is valid, and the compiled check (quickschema.py) is many times faster
-    than walking the schema; only a record it rejects is walked by jsonschema to report every
-    problem, and jsonschema is imported only then. The test
-    test_check_fixtures.py::test_the_compiled_and_the_full_schema_check_agree_on_every_record keeps the
-    two in agreement on every shipped and fixture record.
-    """
-
-    def __init__(self, schema: dict[str, Any]) -> None:
-        self.schema = schema
-        self.quick = compile_schema(schema)
-
-    @cached_property
-    def full(self) -> Draft202012Validator:
-        from jsonschema import Draft202012Validator
-
-        return Draft202012Validator(self.schema)
-
-    def is_valid(self, data: Any) -> bool:
-        return self.quick(data) if self.quick is not None else self.full.is_valid(data)
-
-
-def schema_diagnostics(doc: Document, validator: Validator | Draft202012Validator) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    if isinstance(validator, Validator):
-        if validator.is_valid(doc.data):
-            return out
-        validator = validator.full
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path])
-    seen: set[tuple[object, ...]] = set()
-    for err in errors:
-        for found in _one(doc, err):
-            ident = (found.line, found.column, found.code, found.message)
-            if ident not in seen:  # jsonschema repeats some errors (one per missing property)
-                seen.add(ident)
-                out.append(found)
-    return out
-
-
-def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
-    where = tuple(err.absolute_path)
-    line, col = doc.at(where)
-    name = _name(where)
-    kind = err.validator
-    schema = err.schema if isinstance(err.schema, dict) else {}
-    expected: Any = err.validator_value
-    instance: Any = err.instance
-    if kind == "required":
-        present = err.instance if isinstance(err.instance, dict) else {}
-        props = schema.get("properties", {})
-        def how(field: str) -> str:
-            prop = props.get(field, {})
-            if prop.get("type") == "array":
-                return " with at least one entry." if prop.get("minItems") else " ([] if nothing applies)."
-            return " with one of its terms." if prop.get("enum") else " with its text."
-
-        return [diagnostic("missing-field", doc.path, line, col,
-                           f"required field '{field}' is missing" + (f" in {name}" if where else ""),
-                           f"Add '{field}:'" + how(field))
-                for field in expected if field not in present]
-    if kind == "additionalProperties":
-        allowed = list(schema.get("properties", {}))
-        out = []
-        for extra in sorted(set(instance) - set(allowed)):
-            kline, kcol = doc.at((*where, extra, "<key>"))
-            guess = _nearest(extra, allowed)
-            hint = (f"Did you mean '{guess}'?" if guess else "Remove it.") + " Allowed fields: " + ", ".join(allowed) + "."
-            out.append(diagnostic("unknown-field", doc.path, kline, kcol,
-                                  f"unknown field '{extra}'" + (f" in {name}" if where else ""), hint))
-        return out
-    if kind == "type":
-        wanted = _TYPE_WORDS.get(str(expected), str(expected))
-        field_name = str(where[-1]) if where else name
-        if wanted == "a list":
-            example = "[]" if err.instance is None else f"[{err.instance}]"
-            hint = f"Write a list, e.g. {field_name}: {example}"
-        elif wanted == "text" and schema.get("enum"):
-            hint = f"Write one of: {', '.join(map(str, schema['enum']))}."
-        elif wanted == "text":
-            hint = f"Write the text after '{field_name}:'."
-        else:
-            hint = ""
-        return [diagnostic("wrong-type", doc.path, line, col,
-                           f"{name} must be {wanted}, not {_describe(err.instance)}", hint)]
-    if kind == "enum":
-        vocab = schema.get("x-vocabulary", "")
-        value = err.instance
-        if not isinstance(value, str):
-            return [diagnostic("wrong-type", doc.path, line, col,
-                               f"{name} must be text, not {_describe(value)}")]
-        if vocab == spec.COUNTRIES:
-            guess = suggest_country(value)
-            hint = f"Did you mean '{guess}'?" if guess else "Use the two-letter ISO 3166-1 code."
-            return [diagnostic("unknown-country", doc.path, line, col,
-                               f"'{value}' is not an ISO 3166-1 alpha-2 country code", hint)]
-        allowed = [str(v) for v in expected]
-        guess = _nearest(value, allowed) or _nearest(value.lower().replace(" ", "-").replace("_", "-"), allowed)
-        hint = (f"Did you mean '{guess}'? " if guess else "") + "Allowed: " + ", ".join(allowed) + "."
-        return [diagnostic("unknown-term", doc.path, line, col,
-                           f"'{value}' is not a term of the '{vocab}' vocabulary", hint)]
-    if kind == "uniqueItems":
-        counts = Counter(map(repr, instance))
-        seen: set[str] = set()
-        out = []
-        for i, item in enumerate(instance):
-            if counts[repr(item)] > 1:
-                if repr(item) in seen:
-                    iline, icol = doc.at((*where, i))
-                    out.append(diagnostic("duplicate-value", doc.path, iline, icol,
-                                          f"'{item}' is listed twice in {name}"))
-                seen.add(repr(item))
-        return out
-    if kind in ("minLength", "minItems"):
-        return [diagnostic("empty-value", doc.path, line, col, f"{name} is empty")]
-    if kind == "pattern" and not schema.get("x-pattern-words"):  # never show a contributor a regular expression
-        return [diagnostic("wrong-format", doc.path, line, col, f"{name} is not in the form the field takes, "
-                           f"not '{instance}'", "See the field's description in the codebook or the README.")]
-    if kind == "pattern" and schema.get("x-pattern-words"):
-        words = schema["x-pattern-words"]
-        example = f", e.g. {schema['x-example']}." if schema.get("x-example") else "."
-        return [diagnostic("wrong-format", doc.path, line, col, f"{name} must be {words}, not '{instance}'",
-                           f"Write {words}{example}")]
-    return [diagnostic("wrong-type", doc.path, line, col, f"{name}: {err.message}")]
-
-
 # --- records -------------------------------------------------------------------
 
 def _check_record(key: str, doc: Document, validator: Validator, codebook: Codebook, bib: Bibliography,
                   placed: set[str], index: KeyIndex, allowed: dict[str, frozenset[str]]) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
         return [diagnostic("not-a-mapping", doc.path, 1, 1,
-                           f"a record must be a mapping of fields, not {_describe(doc.data)}")]
+                           f"a record must be a mapping of fields, not {describe(doc.data)}")]
     out = schema_diagnostics(doc, validator)
     problem = key_problem(key)
     if problem:
@@ -518,7 +358,7 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
     for name, doc in sorted(loaded.codebook.items()):
         if not isinstance(doc.data, dict):
             diags.append(diagnostic("not-a-mapping", doc.path, 1, 1,
-                                    f"a codebook file must be a mapping, not {_describe(doc.data)}"))
+                                    f"a codebook file must be a mapping, not {describe(doc.data)}"))
             continue
         found = schema_diagnostics(doc, meta)
         diags.extend(found)
@@ -618,7 +458,7 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
             for name in qualified_fields(entry.fields, qualifier):
                 if name not in entry.fields or name in QUALIFYING_FIELDS:
                     have = [f for f in entry.fields if f not in QUALIFYING_FIELDS]
-                    guess = {"issue": "number", "place": "address"}.get(name) or _nearest(name, have)
+                    guess = {"issue": "number", "place": "address"}.get(name) or nearest(name, have)
                     diags.append(diagnostic(
                         "bib-unconfirmed-field", bib.path, entry.field_lines.get(qualifier, entry.line), 1,
                         f"'{qualifier}' in '{entry.key}' names '{name}', which is not a field of the entry",

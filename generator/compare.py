@@ -44,6 +44,26 @@ class Cell:
         tied = set(self.studies)
         return tuple(k for k in self.co_coded if k not in tied)
 
+    @property
+    def n_findings(self) -> int:
+        return len(self.findings)
+
+    @property
+    def n_arguments(self) -> int:
+        return len(self.arguments)
+
+    @property
+    def n_studies(self) -> int:
+        return len(self.studies)
+
+    @property
+    def n_untied(self) -> int:
+        return len(self.untied)
+
+    @property
+    def n_co_coded(self) -> int:
+        return len(self.co_coded)
+
 
 @dataclass(frozen=True)
 class Total:
@@ -73,6 +93,10 @@ class Matrix:
 
     def has_evidence(self, cell: Cell) -> bool:
         return bool(cell.claims) if self.claim_level else bool(cell.studies)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cells)
 
     @property
     def gap_count(self) -> int:
@@ -181,6 +205,14 @@ class Outcome:
     traditions: tuple[str, ...]  # of the findings
     basis: tuple[tuple[str, int], ...]  # (basis slug, number of studies with findings), most first
     founding: bool  # the founding chapter argues it
+
+    @property
+    def n_found_in(self) -> int:
+        return len(self.found_in)
+
+    @property
+    def n_arguments(self) -> int:
+        return len(self.arguments)
 
     @property
     def agreement(self) -> str:

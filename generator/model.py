@@ -106,6 +106,18 @@ class Study:
         return tuple(c for c in self.claims if c.kind == "argument")
 
     @property
+    def n_findings(self) -> int:
+        return len(self.findings)
+
+    @property
+    def n_arguments(self) -> int:
+        return len(self.arguments)
+
+    @property
+    def n_unconfirmed(self) -> int:
+        return len(self.unconfirmed)
+
+    @property
     def short_cite(self) -> str:
         fam = self.author_families
         who = fam[0] if len(fam) == 1 else f"{fam[0]} & {fam[1]}" if len(fam) == 2 else f"{fam[0]} et al." if fam else "Anon."
@@ -126,6 +138,18 @@ class Term:
     arguments: tuple[tuple[str, int], ...]  # (study key, claim index) of the claims of kind argument
     cooccurs: dict[str, tuple[tuple[str, int], ...]]  # dimension -> ((value, count), ...)
     extra: dict[str, str]  # e.g. a country's tradition
+
+    @property
+    def n_studies(self) -> int:
+        return len(self.studies)
+
+    @property
+    def n_findings(self) -> int:
+        return len(self.findings)
+
+    @property
+    def n_arguments(self) -> int:
+        return len(self.arguments)
 
 
 @dataclass(frozen=True)
@@ -155,6 +179,15 @@ class Model:
 
     def term(self, field: str, value: str) -> Term:
         return self.dimensions[field].term(value)
+
+    @property
+    def n_studies(self) -> int:
+        return len(self.studies)
+
+    @property
+    def by_first_author(self) -> tuple[str, ...]:
+        """The study keys ordered by their authors' family names (then by key)."""
+        return tuple(sorted(self.studies, key=lambda k: (self.studies[k].author_families, k)))
 
     def claim(self, key: str, index: int) -> Claim:
         return self.studies[key].claims[index - 1]

@@ -87,8 +87,27 @@ def safe_href(url: str) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 finding', '3 findings'; `many` for irregular plurals ('study', 'studies')."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
+    """'1 finding', '3 findings'; `many` for irregular plurals ('study', 'studies'). The `noun` filter."""
+    return f"{n} {inflect(n, word, many)}"
+
+
+def inflect(n: int, word: str, many: str | None = None) -> str:
+    """The word alone, in the number n asks for: the `inflect` filter ('This value is' / 'These values are')."""
+    return word if n == 1 else many or word + "s"
+
+
+# Filters every template may use: formatting only (the model has done the counting and sorting).
+def front_matter_title(text: str) -> Markup:
+    """The `yaml_title` filter: a title for a page's front matter (escaped by yaml_title, so not again)."""
+    return Markup(yaml_title(text))
+
+
+def front_matter_json(value: Any) -> Markup:
+    """The `json_value` filter: a value for a page's front matter, as JSON (valid YAML)."""
+    return Markup(json.dumps(value, ensure_ascii=False))
+
+
+FILTERS = {"noun": plural, "inflect": inflect, "yaml_title": front_matter_title, "json_value": front_matter_json}
 
 
 # How the fields of a BibTeX entry are named for readers (unconfirmed and doubtful fields).
@@ -124,6 +143,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         # F: the field spec, so that templates name fields by their role (F.LOGICS), never by a string
+        self.env.filters.update(FILTERS)
         self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED,
                                 claim_fields=CLAIM_LIST_FIELDS, F=spec)
         self.page = ""  # the path of the page being rendered, for relative links
@@ -187,20 +207,27 @@ class Renderer:
 
     # --- pages -------------------------------------------------------------------
     def _render(self, template: str, page: str, **context: Any) -> str:
+        """A Markdown page from a `.md.j2` template (Markdown-escaping environment; HTML fragments have their own)."""
+        if not template.endswith(".md.j2"):
+            raise ValueError(f"{template}: only .md.j2 templates render as Markdown pages")
         self.page = page
         self.folder = posixpath.dirname(page) or "."
         helpers = {
             "link": self.link, "term_link": self.term_link, "study_link": self.study_link,
             "cite_link": self.cite_link, "edit_link": self.edit_link,
-            "yaml_title": yaml_title, "Markup": Markup, "country_name": country_name,
-            "styles": STYLES, "refs": self.refs, "dataset": self.dataset, "permalink": self.permalink,
-            "reading_list": self.reading_list, "json": json, "h": html_text, "h_block": html_block,
-            "claim_link": self.claim_link, "claim": self.model.claim, "plural": plural,
+            "country_name": country_name,
+            "styles": STYLES, "dataset": self.dataset, "permalink": self.permalink,
+            "reading_list": self.reading_list, "h": html_text, "h_block": html_block,
+            "claim_link": self.claim_link, "claim": self.model.claim, "cite_or_key": self.cite_or_key,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
             "external": self.external, "U": urls, "page_href": self.page_href, "index_of": self.index_of,
             "matrix_of": self.matrix_of,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
+
+    def cite_or_key(self, key: str) -> Markup:
+        """A link to the study, or its key as text for a study no longer in the atlas (old releases)."""
+        return self.cite_link(key) if key in self.model.studies else Markup(md_text(key))
 
     def page_href(self, to_page: str) -> Markup:
         """The directory URL of a page, relative to the page being rendered, for an attribute of raw HTML."""
@@ -241,6 +268,7 @@ class Renderer:
                                      citation_tags=highwire_tags(study), jsonld=json_ld(study),
                                      kinds=self.model.codebook.vocabularies.get("source_kinds"),
                                      refs_plain={st: plain(self.refs[st][key]) for st in STYLES},
+                                     refs_html={st: Markup(self.refs[st][key]) for st in STYLES},
                                      files=reference_files(study))
         return out
 
@@ -260,7 +288,9 @@ class Renderer:
                                                         codes=list(diagnostics.CODES.values()))
         out.update(dataset_files(m, self.dataset, self.bib_text))
         out["downloads.md"] = self._render("downloads.md.j2", "downloads.md")
-        out["changes.md"] = self._render("changes.md.j2", "changes.md", changes=self.changes)
+        releases = [{**r, "n_added": len(r.get("added") or ()), "n_recoded": len(r.get("recoded") or ())}
+                    for r in self.changes]
+        out["changes.md"] = self._render("changes.md.j2", "changes.md", changes=releases)
         # both pages are in the navigation: written even when there is nothing to show yet
         out["corrections.md"] = self.corrections or (
             "# Corrections\n\nNo corrections to the bibliographic data have been recorded "

@@ -30,7 +30,7 @@ from .compare import (
 )
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model
-from .render import TEMPLATES, Renderer
+from .render import FILTERS, TEMPLATES, Renderer
 from .render_cite import plain
 from .urls import href
 from .worldmap import choropleth, legend
@@ -42,8 +42,12 @@ class CompareRenderer:
         self.model: Model = base.model
         self.html = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=True,
                                 trim_blocks=True, lstrip_blocks=True)
+        self.html.filters.update(FILTERS)
 
     def fragment(self, template: str, page: str, **context: Any) -> Markup:
+        """Raw HTML from a `.html.j2` template (HTML-escaping environment), to be placed in a Markdown page."""
+        if not template.endswith(".html.j2"):
+            raise ValueError(f"{template}: only .html.j2 templates render as HTML fragments")
         def link(to_page: str, anchor: str = "") -> str:
             return href(page, to_page, anchor)
 

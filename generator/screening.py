@@ -22,6 +22,7 @@ from .codebook import Codebook
 from .diagnostics import Diagnostic, diagnostic
 from .load import Document, Loaded
 from .schema import screening_schema
+from .validate import Validator, schema_diagnostics  # the one translator of jsonschema errors
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ def _text(value: Any) -> str:
 
 
 def check_screening(loaded: Loaded, codebook: Codebook, diags: list[Diagnostic]) -> tuple[Log, ...]:
-    from .check import Validator, schema_diagnostics  # the one translator of jsonschema errors
 
     validator = Validator(screening_schema(codebook))
 

@@ -13,11 +13,26 @@ their names in the codebook are dotted paths (`claims.kind`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    from .codebook import Codebook
+
+class _Vocabulary(Protocol):  # what the spec reads of a codebook vocabulary (codebook.Vocabulary)
+    @property
+    def name(self) -> str: ...
+    @property
+    def field(self) -> str | None: ...
+    @property
+    def multiple(self) -> bool: ...
+    @property
+    def required(self) -> bool: ...
+
+
+class Codebook(Protocol):  # what the spec reads of the codebook (codebook.Codebook); no import, no cycle
+    @property
+    def vocabularies(self) -> Mapping[str, _Vocabulary]: ...
+    def by_field(self) -> Mapping[str, _Vocabulary]: ...
 
 # text: prose, folded by `fmt`; line: a short value kept on its line (an address, a locator)
 Kind = Literal["text", "line", "term", "terms", "iso-countries", "source-list", "claim-list", "appraisal-map",

@@ -64,9 +64,10 @@ def test_title_case_heuristic() -> None:
 def test_the_compiled_and_the_full_schema_check_agree_on_every_record(tmp_path: Path) -> None:
     """check.Validator runs the compiled check (quickschema.py) first and walks jsonschema only on failure:
     both must judge alike."""
-    from generator.check import Validator, check
+    from generator.check import check
     from generator.load import load_project
     from generator.schema import record_schema
+    from generator.validate import Validator
 
     from .helpers import ROOT
 

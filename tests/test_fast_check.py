@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import generator.load as load
-from generator.check import CHANGES_SCHEMA, DATASET_SCHEMA, Validator, check
+from generator.check import CHANGES_SCHEMA, DATASET_SCHEMA, check
 from generator.codebook import META_SCHEMA
 from generator.quickschema import compile_schema
 from generator.schema import record_schema, screening_schema
+from generator.validate import Validator
 
 from .helpers import INVALID, ROOT, make_project
 

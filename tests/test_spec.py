@@ -119,3 +119,37 @@ def test_vocabulary_fields_take_multiple_and_required_from_the_codebook() -> Non
     for f in spec.record_fields(codebook):
         if f.vocabulary and f.name in by_field:
             assert (f.multiple, f.required) == (by_field[f.name].multiple, by_field[f.name].required), f.name
+
+
+def _imports() -> dict[str, set[str]]:
+    """generator module -> the generator modules it imports (at the top or inside a function)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "generator").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        deps: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("generator."):
+                deps.add(node.module.split(".")[1])
+        graph[path.stem] = deps - {path.stem}
+    return graph
+
+
+def test_no_import_cycle_between_generator_modules() -> None:
+    graph = _imports()
+    cycles = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        for dep in sorted(graph.get(node, ())):
+            if dep in trail:
+                cycles.append(" -> ".join([*trail[trail.index(dep):], dep]))
+            elif dep in graph:
+                visit(dep, [*trail, dep])
+
+    for module in graph:
+        visit(module, [module])
+    assert sorted(set(cycles)) == []
