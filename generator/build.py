@@ -26,6 +26,7 @@ from .check import check
 from .load import load_project
 from .model import build_model
 from .pages import render
+from .render_codebook import MARKER, vocabulary_table
 from .site_nav import NAV_FILE, nav_entries
 
 DOCS = Path("build/docs")
@@ -81,7 +82,7 @@ def _generate_pass(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, di
 
     used = {cache_key(style, s.csl) for style in STYLES for s in model.studies.values()}
     _save_cache(root, {k: v for k, v in cache.items() if k in used})  # drop what no study needs any more
-    pages.update(_content_pages(root, pages))
+    pages.update(_content_pages(root, pages, {MARKER: vocabulary_table(model)}))
     changed = _sync(root / DOCS, pages, root / SYNC_MANIFEST)
     _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
     _say(quiet, f"generated {len(pages)} files ({changed} changed) in {time.monotonic() - started:.1f} s")
@@ -110,7 +111,9 @@ def _save_cache(root: Path, cache: dict[str, str]) -> None:
     tmp.replace(path)
 
 
-def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
+def _content_pages(root: Path, generated: dict[str, str], fills: dict[str, str] | None = None) -> dict[str, str]:
+    """The hand-written pages of content/ and the assets; a line that is one of `fills`' markers is replaced
+    by its generated text (the codebook page's table of vocabularies)."""
     out: dict[str, str] = {}
     content = root / CONTENT
     for path in sorted(content.rglob("*")) if content.is_dir() else ():
@@ -118,7 +121,10 @@ def _content_pages(root: Path, generated: dict[str, str]) -> dict[str, str]:
             rel = path.relative_to(content).as_posix()
             if rel in generated:
                 continue  # generated pages win; test_build.py::test_content_pages_never_collide_with_generated_pages
-            out[rel] = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
+            for marker, fill in (fills or {}).items():
+                text = text.replace(marker, fill)
+            out[rel] = text
     for path in sorted(ASSETS.glob("*")):
         out[f"assets/{path.name}"] = path.read_text(encoding="utf-8")
     return out

@@ -153,3 +153,28 @@ def test_no_import_cycle_between_generator_modules() -> None:
     for module in graph:
         visit(module, [module])
     assert sorted(set(cycles)) == []
+
+
+def test_the_readme_names_the_required_fields_and_its_example_follows_the_canonical_order() -> None:
+    """The README is documentation, not a source: it must say what the spec says."""
+    codebook = _shipped_codebook()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    required = re.search(r"Required: (.*?) \(lists may", text, re.S)
+    assert required is not None
+    assert re.findall(r"`(\w+)`", required.group(1)) == [f.name for f in spec.record_fields(codebook) if f.required]
+    example = text[text.index("## Record format"):]
+    example = example[example.index("```yaml") + 7:example.index("```", example.index("```yaml") + 7)]
+    keys = re.findall(r"^(\w+):", example, re.M)
+    assert keys == [f.name for f in spec.record_fields(codebook)]
+
+
+def test_the_codebook_page_lists_every_vocabulary(built_site: Path) -> None:
+    from generator.render_codebook import MARKER
+
+    assert (ROOT / "content/codebook.md").read_text(encoding="utf-8").count(MARKER) == 1
+    text = (built_site.parent / "build/docs/codebook.md").read_text(encoding="utf-8")
+    assert MARKER not in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "Vocabulary" not in line]
+    assert len(rows) == len(_shipped_codebook().vocabularies) + 1  # and countries, which has no file
+    page = (built_site / "codebook/index.html").read_text(encoding="utf-8")
+    assert all(f'href="../{f.section}/"' in page for f in spec.dimensions(_shipped_codebook()) if f.section)
