@@ -65,9 +65,9 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check generator tests
 	$(BIN)/mypy generator
 
-## golden: regenerate the golden files of rendered output after an intended change
+## golden: regenerate the golden files after an intended change (SET=diagnostics, render or references for one set)
 golden: $(TEST_STAMP)
-	$(BIN)/python -m tests.golden
+	$(BIN)/python -m tests.golden $(SET)
 
 clean:
 	rm -rf site build .pytest_cache

@@ -1,4 +1,4 @@
-"""Regenerate golden files (`make golden`). Read the diff before committing it."""
+"""Regenerate golden files (`make golden`, or `make golden SET=render` for one set). Read the diff before committing it."""
 
 from __future__ import annotations
 
@@ -58,7 +58,21 @@ def regenerate_references() -> None:
     print(f"wrote {GOLDEN.name}")
 
 
+SETS = {"diagnostics": regenerate_diagnostics, "render": regenerate_render, "references": regenerate_references}
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.golden [SET ...]`: regenerate the named sets (all when none is named)."""
+    unknown = [a for a in argv if a not in SETS]
+    if unknown:
+        print(f"unknown golden set {', '.join(unknown)}; the sets are: {', '.join(SETS)}")
+        return 2
+    for name in argv or list(SETS):
+        SETS[name]()
+    return 0
+
+
 if __name__ == "__main__":
-    regenerate_diagnostics()
-    regenerate_render()
-    regenerate_references()
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -5,6 +5,7 @@ After an intended change, run `make golden` and read the diff before committing.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from .golden import GOLDEN_RENDER, render_fixture
@@ -15,8 +16,12 @@ def test_generated_pages_match_the_golden_files(tmp_path: Path) -> None:
     golden = {p.relative_to(GOLDEN_RENDER).as_posix(): p.read_text(encoding="utf-8")
               for p in sorted(GOLDEN_RENDER.rglob("*")) if p.is_file()}
     assert sorted(pages) == sorted(golden)
-    for rel, text in pages.items():
-        assert text == golden[rel], f"{rel} differs from tests/golden/render/{rel}; see `make golden`"
+    diff = [line for rel, text in pages.items() if text != golden[rel]
+            for line in difflib.unified_diff(golden[rel].splitlines(), text.splitlines(),
+                                             f"tests/golden/render/{rel}", f"generated/{rel}", lineterm="")]
+    # the whole diff of every differing file, so that one run shows everything that changed
+    assert not diff, "generated pages differ from the golden files (`make golden SET=render` after an " \
+        "intended change):\n" + "\n".join(diff)
 
 
 def test_golden_study_page_has_what_readers_need() -> None:
