@@ -69,7 +69,9 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     record.write_text(text.replace("summary: >-\n", "summary: >-\n  A changed summary.\n", 1), encoding="utf-8")
     code, out, err = run("--root", str(root), "build")
     assert code == 0, out + err
-    reused, rendered = map(int, re.search(r"\((\d+) pages reused, (\d+) rendered\)", err).groups())
+    counts = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
+    assert counts is not None, err
+    reused, rendered = map(int, counts.groups())
     assert rendered <= 5 and reused > 100, err
     assert "A changed summary." in (root / "site/studies/bovaird2007/index.html").read_text(encoding="utf-8")
     incremental = tree_digest(root / "site")
