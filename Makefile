@@ -63,7 +63,7 @@ test-fast: $(TEST_STAMP)
 ## lint: ruff and mypy
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check generator tests
-	$(BIN)/mypy generator
+	$(BIN)/mypy generator tests
 
 ## golden: regenerate the golden files of rendered output after an intended change
 golden: $(TEST_STAMP)

@@ -332,7 +332,10 @@ def format_text(diags: list[Diagnostic]) -> str:
 def summary_line(diags: list[Diagnostic], files: int) -> str:
     errors = sum(d.severity is Severity.ERROR for d in diags)
     warnings = len(diags) - errors
-    plural = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
+
+    def plural(n: int, w: str) -> str:
+        return f"{n} {w}{'' if n == 1 else 's'}"
+
     return f"checked {plural(files, 'file')}: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
