@@ -56,7 +56,7 @@ class _WarningCounter(logging.Handler):
         super().__init__(logging.WARNING)
         self.count = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: ARG002 - logging.Handler.emit signature
         self.count += 1
 
 
@@ -133,7 +133,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         return config
 
     @event_priority(-100)  # after every other plugin has changed the navigation
-    def on_nav(self, nav: Navigation, config: Any, files: Files) -> Navigation:
+    def on_nav(self, nav: Navigation, config: Any, files: Files) -> Navigation:  # noqa: ARG002 - MkDocs hook, called by keyword
         listing = [[f.src_uri, f.dest_uri, f.url, f.inclusion.name] for f in sorted(files, key=lambda f: f.src_uri)]
         # the pages in the navigation are few, and other pages may show their titles: hash their sources too
         in_nav = [Path(f.abs_src_path).read_bytes() for f in sorted(files.documentation_pages(), key=lambda f: f.src_uri)
@@ -180,7 +180,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
             page.markdown = None
 
     # --- after the build ------------------------------------------------------------------------
-    def on_post_build(self, config: Any) -> None:
+    def on_post_build(self, config: Any) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
         logging.getLogger("mkdocs").removeHandler(self.counter)
         _uninstall()
         if self.counter.count:
@@ -206,11 +206,11 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self._write_manifest(manifest)
         log.info(f"atlas-cache: {len(self.reused)} pages reused, {len(self.rendered)} rendered")
 
-    def on_build_error(self, error: Exception) -> None:
+    def on_build_error(self, error: Exception) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
         logging.getLogger("mkdocs").removeHandler(self.counter)
         _uninstall()
 
-    def on_files(self, files: Files, config: Any) -> Files:
+    def on_files(self, files: Files, config: Any) -> Files:  # noqa: ARG002 - MkDocs hook, called by keyword
         self._files = files
         return files
 

@@ -48,7 +48,7 @@ class Scanner(HTMLParser):
         self._data_block = tag == "script" and ("type", "application/ld+json") in attrs
         self._in_title = tag == "title"
 
-    def handle_endtag(self, tag: str) -> None:
+    def handle_endtag(self, tag: str) -> None:  # noqa: ARG002 - HTMLParser.handle_endtag signature
         self._in_script = self._in_title = False
 
     def handle_data(self, data: str) -> None:
@@ -140,7 +140,7 @@ def test_search_results_hold_no_live_markup(hostile_site: Path) -> None:
     from playwright.sync_api import Dialog, sync_playwright
 
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 - BaseHTTPRequestHandler's signature
+        def log_message(self, format: str, *args: Any) -> None:
             """No access log in the test's output."""
 
     handler = functools.partial(QuietHandler, directory=str(hostile_site))

@@ -92,7 +92,7 @@ def test_any_record_shape_is_checked_without_exception(tmp_path_factory: pytest.
         assert d.line >= 1 and d.column >= 1
 
 
-def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+def test_an_alias_bomb_is_refused_at_once() -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     started = time.monotonic()
@@ -134,7 +134,7 @@ def test_an_internal_error_leaves_the_previous_site(tmp_path: Path, monkeypatch:
     site = build_site(root)
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
-    def broken(*args: object, **kwargs: object) -> dict[str, str]:
+    def broken(*_args: object, **_kwargs: object) -> dict[str, str]:
         raise RuntimeError("a bug in a template")
 
     monkeypatch.setattr("generator.build.render", broken)
