@@ -204,7 +204,7 @@ CODES: dict[str, Code] = {
         Code("bib-duplicate-key", _E, "BibTeX key used twice",
              "Two entries share a key (keys are compared ignoring case, because file "
              "systems and URLs may, and after Unicode NFKC normalisation with look-alike "
-             "letters such as the Cyrillic 'і' or the Kelvin sign read as the ASCII ones, "
+             "letters such as the Cyrillic 'і' or the Kelvin sign read as the ASCII ones, "  # noqa: RUF001 - Cyrillic on purpose
              "because a reader cannot tell them apart). Only one of them could be cited.",
              "Rename one key, or delete the duplicate entry."),
         Code("bib-no-key", _E, "BibTeX entry has no key",

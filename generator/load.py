@@ -120,11 +120,12 @@ def _line_col_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
 
 # Letters that look like ASCII ones (after NFKC and lower-casing), after Unicode's confusables list
 # (UTS #39) for the scripts that keys are most often mistyped in: Cyrillic, Greek and Latin variants.
+# The look-alikes are the point of the table, so ruff's RUF001 (ambiguous character) is silenced on its lines.
 LOOKALIKES = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",
-    "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "ԝ": "w",
-    "х": "x", "ԁ": "d", "ь": "b", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z", "ı": "i", "ɡ": "g", "ɑ": "a", "ɩ": "i",
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",  # noqa: RUF001
+    "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "ԝ": "w",  # noqa: RUF001
+    "х": "x", "ԁ": "d", "ь": "b", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",  # noqa: RUF001
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z", "ı": "i", "ɡ": "g", "ɑ": "a", "ɩ": "i",  # noqa: RUF001
 }
 
 
@@ -140,7 +141,7 @@ def skeleton(text: str) -> str:
 
 def confusables(text: str) -> list[str]:
     """Each non-ASCII character that looks like an ASCII one: "'і' (U+0456 CYRILLIC SMALL LETTER
-    BYELORUSSIAN-UKRAINIAN I) looks like 'i'"."""
+    BYELORUSSIAN-UKRAINIAN I) looks like 'i'"."""  # noqa: RUF002 - Cyrillic on purpose
     out: list[str] = []
     for ch in dict.fromkeys(text):
         if ch.isascii():
@@ -763,7 +764,7 @@ class _BibliographyElsewhere:
 def _bibliography_worker(sender: Any, path: Path, display: str) -> None:
     try:
         out = load_bibliography(path, display)
-    except BaseException:  # noqa: B036 - reported where it is run again, in the parent
+    except BaseException:  # reported where it is run again, in the parent
         out = None
     sender.send(out)
     sender.close()

@@ -125,7 +125,7 @@ def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:
     site = build_site(root)
     before = tree_digest(site)
     (root / "evidence/studies/bovaird2007.yaml").write_text("logics: [profesional]\n", encoding="utf-8")
-    code, out, err = run("--root", str(root), "build", "--quiet")
+    code, _, err = run("--root", str(root), "build", "--quiet")
     assert code == 1
     assert "error[unknown-term]" in err and "site/ was left as it was" in err
     assert tree_digest(site) == before
