@@ -777,6 +777,30 @@ def _read_bibliography_elsewhere(path: Path) -> bool:
         return False
 
 
+def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
+    """The files of META_FILES that load, the problems found, and how many files were read."""
+    meta: dict[str, Document] = {}
+    diags: list[Diagnostic] = []
+    files = 0
+    for name in META_FILES:
+        display = f"evidence/{name}.yaml"
+        path = root / display
+        if not path.is_file():
+            diags.append(diagnostic("file-missing", display, 1, 1, f"{display} is missing",
+                                    "Restore the file from the repository; the site needs it."))
+            continue
+        files += 1
+        outside = _outside(root, path, display)
+        if outside:
+            diags.append(outside)
+            continue
+        doc, found = load_yaml(path, display)
+        diags.extend(found)
+        if doc is not None:
+            meta[name] = doc
+    return meta, diags, files
+
+
 def _load_project(root: Path) -> Loaded:
     diags: list[Diagnostic] = []
     bib_path = root / BIB_FILE
@@ -815,23 +839,9 @@ def _load_project(root: Path) -> Loaded:
             diags.extend(found)
             if doc is not None:
                 target[path.stem] = doc
-    meta: dict[str, Document] = {}
-    for name in META_FILES:
-        display = f"evidence/{name}.yaml"
-        path = root / display
-        if not path.is_file():
-            diags.append(diagnostic("file-missing", display, 1, 1, f"{display} is missing",
-                                    "Restore the file from the repository; the site needs it."))
-            continue
-        files += 1
-        outside = _outside(root, path, display)
-        if outside:
-            diags.append(outside)
-            continue
-        doc, found = load_yaml(path, display)
-        diags.extend(found)
-        if doc is not None:
-            meta[name] = doc
+    meta, found, meta_files = _load_meta(root)
+    diags.extend(found)
+    files += meta_files
     if bib_outside is not None:
         files += 1
         bib = Bibliography(BIB_FILE)
