@@ -63,7 +63,7 @@ test-fast: $(TEST_STAMP)
 ## lint: ruff and mypy
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check generator tests
-	$(BIN)/mypy generator
+	$(BIN)/mypy generator tests
 
 ## golden: regenerate the golden files after an intended change (SET=diagnostics, render or references for one set)
 golden: $(TEST_STAMP)

@@ -204,7 +204,7 @@ CODES: dict[str, Code] = {
         Code("bib-duplicate-key", _E, "BibTeX key used twice",
              "Two entries share a key (keys are compared ignoring case, because file "
              "systems and URLs may, and after Unicode NFKC normalisation with look-alike "
-             "letters such as the Cyrillic 'і' or the Kelvin sign read as the ASCII ones, "
+             "letters such as the Cyrillic 'і' or the Kelvin sign read as the ASCII ones, "  # noqa: RUF001 - Cyrillic on purpose
              "because a reader cannot tell them apart). Only one of them could be cited.",
              "Rename one key, or delete the duplicate entry."),
         Code("bib-no-key", _E, "BibTeX entry has no key",
@@ -332,7 +332,10 @@ def format_text(diags: list[Diagnostic]) -> str:
 def summary_line(diags: list[Diagnostic], files: int) -> str:
     errors = sum(d.severity is Severity.ERROR for d in diags)
     warnings = len(diags) - errors
-    plural = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
+
+    def plural(n: int, w: str) -> str:
+        return f"{n} {w}{'' if n == 1 else 's'}"
+
     return f"checked {plural(files, 'file')}: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 

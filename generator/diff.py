@@ -75,14 +75,9 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def diff_markdown(root: Path, base: str) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        _materialise(root, base, Path(tmp))
-        old = load_project(Path(tmp))
-    new = load_project(root)
-    old_r, new_r = _records(old), _records(new)
-    added = sorted(set(new_r) - set(old_r))
-    removed = sorted(set(old_r) - set(new_r))
+def _study_changes(old_r: dict[str, dict[str, Any]],
+                   new_r: dict[str, dict[str, Any]]) -> tuple[list[tuple[str, str, list[str], list[str]]], list[tuple[str, str]]]:
+    """The codes (study, field, added, removed) and the texts (study, what) changed in studies in both."""
     recoded: list[tuple[str, str, list[str], list[str]]] = []
     retexted: list[tuple[str, str]] = []
     for key in sorted(set(old_r) & set(new_r)):
@@ -101,6 +96,10 @@ def diff_markdown(root: Path, base: str) -> str:
             if fa != fb:
                 count = [len(f) if isinstance(f, list) else 0 for f in (fa, fb)]
                 retexted.append((key, f"{name} ({count[0]} → {count[1]})" if count[0] != count[1] else f"{name} (edited)"))
+    return recoded, retexted
+
+
+def _term_lines(old: Loaded, new: Loaded) -> list[str]:
     old_t, new_t = _terms(old), _terms(new)
     term_lines = []
     for vocab in sorted(set(old_t) | set(new_t)):
@@ -113,6 +112,10 @@ def diff_markdown(root: Path, base: str) -> str:
         for slug in a_terms:
             if slug not in b_terms:
                 term_lines.append(f"- {vocab}: term {_code(slug)} removed")
+    return term_lines
+
+
+def _bib_lines(old: Loaded, new: Loaded) -> list[str]:
     bib_lines = []
     for key in sorted(set(old.bib.entries) | set(new.bib.entries)):
         a_e, b_e = old.bib.entries.get(key), new.bib.entries.get(key)
@@ -125,6 +128,20 @@ def diff_markdown(root: Path, base: str) -> str:
             if a_e.entry_type != b_e.entry_type:
                 fields.insert(0, "type")
             bib_lines.append(f"- {_code(key)}: changed " + ", ".join(fields))
+    return bib_lines
+
+
+def diff_markdown(root: Path, base: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        _materialise(root, base, Path(tmp))
+        old = load_project(Path(tmp))
+    new = load_project(root)
+    old_r, new_r = _records(old), _records(new)
+    added = sorted(set(new_r) - set(old_r))
+    removed = sorted(set(old_r) - set(new_r))
+    recoded, retexted = _study_changes(old_r, new_r)
+    term_lines = _term_lines(old, new)
+    bib_lines = _bib_lines(old, new)
 
     out = [f"## Evidence changes since {_code(base)}", ""]
     studies_changed = sorted({k for k, *_ in recoded} | {k for k, _ in retexted})

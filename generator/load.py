@@ -120,11 +120,12 @@ def _line_col_of_byte(raw: bytes, offset: int) -> tuple[int, int]:
 
 # Letters that look like ASCII ones (after NFKC and lower-casing), after Unicode's confusables list
 # (UTS #39) for the scripts that keys are most often mistyped in: Cyrillic, Greek and Latin variants.
+# The look-alikes are the point of the table, so ruff's RUF001 (ambiguous character) is silenced on its lines.
 LOOKALIKES = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",
-    "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "ԝ": "w",
-    "х": "x", "ԁ": "d", "ь": "b", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z", "ı": "i", "ɡ": "g", "ɑ": "a", "ɩ": "i",
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",  # noqa: RUF001
+    "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "ԝ": "w",  # noqa: RUF001
+    "х": "x", "ԁ": "d", "ь": "b", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",  # noqa: RUF001
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z", "ı": "i", "ɡ": "g", "ɑ": "a", "ɩ": "i",  # noqa: RUF001
 }
 
 
@@ -140,7 +141,7 @@ def skeleton(text: str) -> str:
 
 def confusables(text: str) -> list[str]:
     """Each non-ASCII character that looks like an ASCII one: "'і' (U+0456 CYRILLIC SMALL LETTER
-    BYELORUSSIAN-UKRAINIAN I) looks like 'i'"."""
+    BYELORUSSIAN-UKRAINIAN I) looks like 'i'"."""  # noqa: RUF002 - Cyrillic on purpose
     out: list[str] = []
     for ch in dict.fromkeys(text):
         if ch.isascii():
@@ -763,7 +764,7 @@ class _BibliographyElsewhere:
 def _bibliography_worker(sender: Any, path: Path, display: str) -> None:
     try:
         out = load_bibliography(path, display)
-    except BaseException:  # noqa: B036 - reported where it is run again, in the parent
+    except BaseException:  # reported where it is run again, in the parent
         out = None
     sender.send(out)
     sender.close()
@@ -774,6 +775,30 @@ def _read_bibliography_elsewhere(path: Path) -> bool:
         return path.stat().st_size >= PARALLEL_BIB_BYTES and "fork" in multiprocessing.get_all_start_methods()
     except OSError:
         return False
+
+
+def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
+    """The files of META_FILES that load, the problems found, and how many files were read."""
+    meta: dict[str, Document] = {}
+    diags: list[Diagnostic] = []
+    files = 0
+    for name in META_FILES:
+        display = f"evidence/{name}.yaml"
+        path = root / display
+        if not path.is_file():
+            diags.append(diagnostic("file-missing", display, 1, 1, f"{display} is missing",
+                                    "Restore the file from the repository; the site needs it."))
+            continue
+        files += 1
+        outside = _outside(root, path, display)
+        if outside:
+            diags.append(outside)
+            continue
+        doc, found = load_yaml(path, display)
+        diags.extend(found)
+        if doc is not None:
+            meta[name] = doc
+    return meta, diags, files
 
 
 def _load_project(root: Path) -> Loaded:
@@ -814,23 +839,9 @@ def _load_project(root: Path) -> Loaded:
             diags.extend(found)
             if doc is not None:
                 target[path.stem] = doc
-    meta: dict[str, Document] = {}
-    for name in META_FILES:
-        display = f"evidence/{name}.yaml"
-        path = root / display
-        if not path.is_file():
-            diags.append(diagnostic("file-missing", display, 1, 1, f"{display} is missing",
-                                    "Restore the file from the repository; the site needs it."))
-            continue
-        files += 1
-        outside = _outside(root, path, display)
-        if outside:
-            diags.append(outside)
-            continue
-        doc, found = load_yaml(path, display)
-        diags.extend(found)
-        if doc is not None:
-            meta[name] = doc
+    meta, found, meta_files = _load_meta(root)
+    diags.extend(found)
+    files += meta_files
     if bib_outside is not None:
         files += 1
         bib = Bibliography(BIB_FILE)

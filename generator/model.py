@@ -360,11 +360,11 @@ def _dimension(f: spec.Field, codebook: Codebook, studies: dict[str, Study],
         arguments = tuple((c.study, c.index) for c in claims if c.kind == "argument")
         extra = {"tradition": tradition_of.get(value, "")} if f.kind == "iso-countries" else {}
         terms.append(Term(field, section, slug, value, label, " ".join(definition.split()), source,
-                          having, findings, arguments, _cooccurs(field, value, (studies[k] for k in having)), extra))
+                          having, findings, arguments, _cooccurs(field, (studies[k] for k in having)), extra))
     return Dimension(field, section, title, " ".join(description.split()), tuple(terms))
 
 
-def _cooccurs(field: str, value: str, studies: Iterable[Study]) -> dict[str, tuple[tuple[str, int], ...]]:
+def _cooccurs(field: str, studies: Iterable[Study]) -> dict[str, tuple[tuple[str, int], ...]]:
     counters: dict[str, Counter[str]] = {d: Counter() for d in COMPARED if d != field}
     for s in studies:
         for d, counter in counters.items():

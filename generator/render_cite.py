@@ -60,7 +60,7 @@ TAG_SOURCE_FIELD = {"citation_publication_date": "year", "citation_volume": "vol
                     "citation_inbook_title": "booktitle", "citation_title": "title"}
 
 
-def highwire_tags(study: Study, pdf_url: str | None = None) -> list[tuple[str, str]]:
+def highwire_tags(study: Study) -> list[tuple[str, str]]:
     """The `citation_*` meta tags that Zotero and Google Scholar read, less the values marked doubtful."""
     return [(tag, value) for tag, value in _highwire_tags(study)
             if TAG_SOURCE_FIELD.get(tag) not in study.doubtful]

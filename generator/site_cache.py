@@ -56,7 +56,7 @@ class _WarningCounter(logging.Handler):
         super().__init__(logging.WARNING)
         self.count = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: ARG002 - logging.Handler.emit signature
         self.count += 1
 
 
@@ -98,7 +98,8 @@ def _nav_items(items: list[Any]) -> list[Any]:
     return out
 
 
-class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take a config class parameter
+# MkDocs' plugins take a config class parameter, and BasePlugin.__init_subclass__ is unannotated
+class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
     """Reuse the HTML of unchanged pages outside the navigation (see the module's docstring)."""
 
     def __init__(self) -> None:
@@ -132,18 +133,18 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
         return config
 
     @event_priority(-100)  # after every other plugin has changed the navigation
-    def on_nav(self, nav: Navigation, config: Any, files: Files) -> Navigation:
+    def on_nav(self, nav: Navigation, config: Any, files: Files) -> Navigation:  # noqa: ARG002 - MkDocs hook, called by keyword
         listing = [[f.src_uri, f.dest_uri, f.url, f.inclusion.name] for f in sorted(files, key=lambda f: f.src_uri)]
         # the pages in the navigation are few, and other pages may show their titles: hash their sources too
         in_nav = [Path(f.abs_src_path).read_bytes() for f in sorted(files.documentation_pages(), key=lambda f: f.src_uri)
-                  if f.inclusion.is_in_nav() and f.abs_src_path]
+                  if f.inclusion.is_in_nav() and f.abs_src_path]  # type: ignore[no-untyped-call]  # unannotated in MkDocs
         self.structure_digest = _digest(json.dumps(_nav_items(nav.items)), json.dumps(listing), *in_nav)
         return nav
 
     # --- the two steps MkDocs takes for every page ------------------------------------------
     def populate(self, original: Any, page: Page, config: Any, files: Files, dirty: bool) -> None:
         file = page.file
-        if file.inclusion.is_not_in_nav() and file.abs_src_path:
+        if file.inclusion.is_not_in_nav() and file.abs_src_path:  # type: ignore[no-untyped-call]  # unannotated in MkDocs
             key = _digest(self.config_digest, self.structure_digest, file.src_uri, Path(file.abs_src_path).read_bytes())
             self.keys[file.src_uri] = key
             entry = self.manifest.get(file.src_uri)
@@ -179,7 +180,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
             page.markdown = None
 
     # --- after the build ------------------------------------------------------------------------
-    def on_post_build(self, config: Any) -> None:
+    def on_post_build(self, config: Any) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
         logging.getLogger("mkdocs").removeHandler(self.counter)
         _uninstall()
         if self.counter.count:
@@ -205,11 +206,11 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take
         self._write_manifest(manifest)
         log.info(f"atlas-cache: {len(self.reused)} pages reused, {len(self.rendered)} rendered")
 
-    def on_build_error(self, error: Exception) -> None:
+    def on_build_error(self, error: Exception) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
         logging.getLogger("mkdocs").removeHandler(self.counter)
         _uninstall()
 
-    def on_files(self, files: Files, config: Any) -> Files:
+    def on_files(self, files: Files, config: Any) -> Files:  # noqa: ARG002 - MkDocs hook, called by keyword
         self._files = files
         return files
 
@@ -261,13 +262,13 @@ def _install(plugin: CachePlugin) -> None:
                    excluded: bool = False) -> None:
         plugin.build_page(_ORIGINAL["build_page"], page, config, doc_files, nav, env, dirty, excluded)
 
-    mkdocs_build._populate_page = populate  # type: ignore[assignment]
-    mkdocs_build._build_page = build_page  # type: ignore[assignment]
+    mkdocs_build._populate_page = populate
+    mkdocs_build._build_page = build_page
 
 
 def _uninstall() -> None:
-    mkdocs_build._populate_page = _ORIGINAL["populate"]  # type: ignore[assignment]
-    mkdocs_build._build_page = _ORIGINAL["build_page"]  # type: ignore[assignment]
+    mkdocs_build._populate_page = _ORIGINAL["populate"]
+    mkdocs_build._build_page = _ORIGINAL["build_page"]
 
 
 __all__ = ["CachePlugin"]

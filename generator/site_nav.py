@@ -29,7 +29,8 @@ def nav_entries(dimensions: list[tuple[str, str, str]]) -> list[Any]:
     return [*top, *([{GROUP: grouped}] if grouped else [])]
 
 
-class NavPlugin(BasePlugin):  # type: ignore[type-arg]  # MkDocs' plugins take a config class parameter
+# MkDocs' plugins take a config class parameter, and BasePlugin.__init_subclass__ is unannotated
+class NavPlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
     def on_config(self, config: Any) -> Any:
         root = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
         path = root / NAV_FILE

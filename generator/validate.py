@@ -94,7 +94,7 @@ def schema_diagnostics(doc: Document, validator: Validator | Draft202012Validato
     return out
 
 
-def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:
+def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:  # noqa: C901 - flat dispatch on the failed jsonschema keyword
     where = tuple(err.absolute_path)
     line, col = doc.at(where)
     name = _name(where)

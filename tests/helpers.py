@@ -44,8 +44,8 @@ def make_project(dest: Path, overlay: Path | None = None) -> Path:
         links = overlay / "_symlink"
         if links.is_file():
             for line in links.read_text().splitlines():
-                link, target = line.split()
-                outside = (dest / target).resolve()
+                link, link_target = line.split()
+                outside = (dest / link_target).resolve()
                 if not outside.exists():
                     outside.write_text("secret: text from outside the project\n", encoding="utf-8")
                 (dest / link).symlink_to(outside)

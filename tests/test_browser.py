@@ -160,7 +160,8 @@ def test_accessibility_of_main_page_types(page: tuple[Page, Watch], base_url: st
 def index_of(site: Path) -> dict[str, Any]:
     from generator.render_compare import explorer_data
 
-    return explorer_data((site / "explore/studies.js").read_text(encoding="utf-8"))
+    index: dict[str, Any] = explorer_data((site / "explore/studies.js").read_text(encoding="utf-8"))
+    return index
 
 
 def expected_keys(site: Path, **facets: list[str]) -> list[str]:

@@ -69,7 +69,9 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     record.write_text(text.replace("summary: >-\n", "summary: >-\n  A changed summary.\n", 1), encoding="utf-8")
     code, out, err = run("--root", str(root), "build")
     assert code == 0, out + err
-    reused, rendered = map(int, re.search(r"\((\d+) pages reused, (\d+) rendered\)", err).groups())
+    counts = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
+    assert counts is not None, err
+    reused, rendered = map(int, counts.groups())
     assert rendered <= 5 and reused > 100, err
     assert "A changed summary." in (root / "site/studies/bovaird2007/index.html").read_text(encoding="utf-8")
     incremental = tree_digest(root / "site")
@@ -123,7 +125,7 @@ def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:
     site = build_site(root)
     before = tree_digest(site)
     (root / "evidence/studies/bovaird2007.yaml").write_text("logics: [profesional]\n", encoding="utf-8")
-    code, out, err = run("--root", str(root), "build", "--quiet")
+    code, _, err = run("--root", str(root), "build", "--quiet")
     assert code == 1
     assert "error[unknown-term]" in err and "site/ was left as it was" in err
     assert tree_digest(site) == before

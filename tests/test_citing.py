@@ -13,6 +13,7 @@ import rispy
 from generator.csl import STYLES, csl_item, format_html, plain_text, rich
 from generator.exports import bibtex_of, ris_of
 from generator.load import load_bibliography
+from generator.model import Study
 from generator.render_compare import explorer_data
 
 from .helpers import FIXTURES, ROOT
@@ -89,7 +90,7 @@ def test_evidence_check_does_not_need_pandoc() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def real_studies() -> list:
+def real_studies() -> list[Study]:
     from generator.check import check
     from generator.load import load_project
     from generator.model import build_model
@@ -144,7 +145,7 @@ def test_meta_tags_of_a_chapter(built_site: Path) -> None:
     tags = meta_tags((built_site / "studies/thornton2008/index.html").read_text(encoding="utf-8"))
     d = dict(tags)
     assert d["citation_inbook_title"] == "The SAGE handbook of organizational institutionalism"
-    assert [v for k, v in tags if k == "citation_editor"][0] == "Greenwood, Royston"
+    assert next(v for k, v in tags if k == "citation_editor") == "Greenwood, Royston"
     assert (d["citation_firstpage"], d["citation_lastpage"], d["citation_publisher"]) == ("99", "129", "SAGE")
 
 

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -59,6 +60,12 @@ def test_new_never_overwrites(tmp_path: Path) -> None:
     assert (root / "evidence/studies/smith2020.yaml").read_text() == before
 
 
+def yaml_data(text: str) -> Any:
+    doc, diags = parse_yaml(text, "x")
+    assert doc is not None, diags
+    return doc.data
+
+
 def test_fmt_is_canonical_idempotent_and_keeps_comments(tmp_path: Path) -> None:
     codebook = fixture_codebook(tmp_path)
     messy = (FIXTURES / "fmt/messy.yaml").read_text()
@@ -71,15 +78,15 @@ def test_fmt_is_canonical_idempotent_and_keeps_comments(tmp_path: Path) -> None:
         assert comment in out, comment
     assert "logics: [professional, market]  # checked against section 3" in out  # end-of-line comment kept
     assert out.index("# This comment belongs to the summary below.") < out.index("summary:")
-    assert "# this line is part of the summary text" in parse_yaml(out, "x")[0].data["summary"]  # text, not comment
+    assert "# this line is part of the summary text" in yaml_data(out)["summary"]  # text, not comment
     keys = [m for m in re.findall(r"^([a-z_]+):", out, re.M)]
     assert keys == ["summary", "countries", "sectors", "logics", "barriers", "route", "basis", "sources", "claims"]
     assert "countries: [GB, NO]" in out  # list order; NO stays Norway, unquoted
     assert "  - kind: finding\n    claim: Nurses saw users' knowledge as a risk.\n    logics: [professional]\n" \
            "    countries: [GB]\n    locator: p. 12" in out
     assert "  - url: https://example.org/abstract\n    kind: publisher-abstract\n    note: The abstract." in out
-    original = parse_yaml(messy, "x")[0].data
-    again = parse_yaml(out, "x")[0].data
+    original = yaml_data(messy)
+    again = yaml_data(out)
     assert again["claims"] == original["claims"] and again["countries"] == ["GB", "NO"]
     assert again["sources"] == original["sources"]
 

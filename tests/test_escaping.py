@@ -6,6 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ class Scanner(HTMLParser):
         self._data_block = tag == "script" and ("type", "application/ld+json") in attrs
         self._in_title = tag == "title"
 
-    def handle_endtag(self, tag: str) -> None:
+    def handle_endtag(self, tag: str) -> None:  # noqa: ARG002 - HTMLParser.handle_endtag signature
         self._in_script = self._in_title = False
 
     def handle_data(self, data: str) -> None:
@@ -136,18 +137,26 @@ def test_search_results_hold_no_live_markup(hostile_site: Path) -> None:
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Dialog, sync_playwright
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(hostile_site))
-    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """No access log in the test's output."""
+
+    handler = functools.partial(QuietHandler, directory=str(hostile_site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     dialogs: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
             pg = browser.new_page()
-            pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            pg.on("dialog", dismiss)
             pg.goto(f"http://127.0.0.1:{server.server_address[1]}/search/")
             pg.locator(".pagefind-ui__search-input").fill("alert")
             pg.locator(".pagefind-ui__result-link").first.wait_for(timeout=15_000)

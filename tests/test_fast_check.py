@@ -121,7 +121,7 @@ def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path
 def test_if_the_second_process_dies_the_bibliography_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
     here = load.load_project(ROOT)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
-    monkeypatch.setattr(load, "_bibliography_worker", lambda sender, path, display: os._exit(3))
+    monkeypatch.setattr(load, "_bibliography_worker", lambda _sender, _path, _display: os._exit(3))
     _same(here, load.load_project(ROOT))
 
 

@@ -18,7 +18,7 @@ from .helpers import make_project, run
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))  # raise it for a longer local search
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-YAML_ALPHABET = st.sampled_from(list("abcNOyes012:-[]{},#&*!|>'\"\t\n \\%@`?") + ["\u202e", "é", "\x00"])
+YAML_ALPHABET = st.sampled_from([*"abcNOyes012:-[]{},#&*!|>'\"\t\n \\%@`?", "\u202e", "é", "\x00"])
 
 
 @SETTINGS
@@ -50,7 +50,7 @@ def test_any_text_with_long_integers_loads_to_data_or_located_diagnostics(parts:
         assert d.line >= 1 and d.column >= 1
 
 
-BIB_PIECES = st.sampled_from(list("{}(),=\"#%\n\r abc123:-é~\\") + [
+BIB_PIECES = st.sampled_from([*"{}(),=\"#%\n\r abc123:-é~\\",
     "@article", "@string", "@comment", "@book(", "author = ", "title = {", "}\n", "@article{,", "@string{m = {x}}",
     "crossref = {a}", "xdata = {a, b}", " # m # ", "journal = undefined,", "\u200b", "\u202e", "\x00", "\u212a",
     "50% in {UK}", "--"])
@@ -59,7 +59,7 @@ BIB_PIECES = st.sampled_from(list("{}(),=\"#%\n\r abc123:-é~\\") + [
 @SETTINGS
 @given(st.lists(BIB_PIECES, max_size=120).map("".join))
 def test_any_bibtex_loads_to_entries_or_located_diagnostics(text: str) -> None:
-    bib, diags = parse_bibliography(text, "r.bib")
+    _, diags = parse_bibliography(text, "r.bib")
     for d in diags:
         assert d.line >= 1 and d.code.startswith(("bib-", "unsafe-character"))
 
@@ -92,7 +92,7 @@ def test_any_record_shape_is_checked_without_exception(tmp_path_factory: pytest.
         assert d.line >= 1 and d.column >= 1
 
 
-def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+def test_an_alias_bomb_is_refused_at_once() -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     started = time.monotonic()
@@ -114,7 +114,7 @@ def test_deep_nesting_and_huge_files_are_refused(tmp_path: Path) -> None:
 def test_keys_that_try_to_leave_the_output_folder_are_refused(tmp_path: Path, name: str) -> None:
     root = make_project(tmp_path / "p")
     (root / "evidence/studies" / name).write_text((root / "evidence/studies/smith2020.yaml").read_text())
-    code, out, err = run("--root", str(root), "build", "--quiet")
+    code, _, err = run("--root", str(root), "build", "--quiet")
     assert code == 1 and "error[record-key-invalid]" in err
     assert not (root / "build").exists() or not any((root / "build").rglob("*escape*"))
     assert not (tmp_path / "escape").exists()
@@ -134,11 +134,11 @@ def test_an_internal_error_leaves_the_previous_site(tmp_path: Path, monkeypatch:
     site = build_site(root)
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
-    def broken(*args: object, **kwargs: object) -> dict[str, str]:
+    def broken(*_args: object, **_kwargs: object) -> dict[str, str]:
         raise RuntimeError("a bug in a template")
 
     monkeypatch.setattr("generator.build.render", broken)
-    code, out, err = run("--root", str(root), "build", "--quiet")
+    code, _, err = run("--root", str(root), "build", "--quiet")
     assert code == 70  # EX_SOFTWARE: an internal error, reported without a traceback
     assert "internal error" in err and "Traceback" not in err
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before

@@ -13,7 +13,7 @@ from .helpers import ROOT
 
 @pytest.mark.parametrize("tool,args", [
     ("ruff", ["check", "generator", "tests"]),
-    ("mypy", ["generator"]),
+    ("mypy", ["generator", "tests"]),
 ])
 def test_clean(tool: str, args: list[str]) -> None:
     if importlib.util.find_spec(tool) is None:

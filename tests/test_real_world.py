@@ -189,7 +189,7 @@ def test_unsafe_characters_in_bibtex_are_refused_with_the_line(ch: str, name: st
     values[name] = value[:at] + ch + value[at:]
     order = ["author", "title", "journal", "doi"]
     text = "@article{a2020,\n" + "".join(f"  {f} = {{{values[f]}}},\n" for f in order) + "}\n"
-    bib, diags = parse_bibliography(text, "r.bib")
+    _, diags = parse_bibliography(text, "r.bib")
     assert _UNSAFE.search(ch)
     assert ("unsafe-character", order.index(name) + 2) in [(d.code, d.line) for d in diags]
 
@@ -222,7 +222,7 @@ def test_new_refuses_keys_that_check_rejects(tmp_path: Path, key: str) -> None:
 
 
 def test_a_confusable_key_is_named() -> None:
-    message, hint = key_problem("bova\u0456rd2007") or ("", "")
+    _, hint = key_problem("bova\u0456rd2007") or ("", "")
     assert "U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I" in hint and "'bovaird2007'" in hint
     assert skeleton("\u212aim2020") == skeleton("kim2020") == "kim2020"
 

@@ -17,19 +17,23 @@ import pytest
 
 from generator.check import title_case_counts
 from generator.csl import _LONG_PREPOSITIONS, STYLES, csl_item, format_all, plain_text
-from generator.load import load_bibliography
+from generator.load import BibEntry, load_bibliography
 
 from .helpers import ROOT
 
 MINOR = frozenset("a an and as at but by for from in into nor of on onto or over so the to up via with yet".split()
                   + _LONG_PREPOSITIONS.split("|"))  # CMOS 8.159: articles, coordinating conjunctions, prepositions
 
+# the stored entries by key, and each style's references (visible text) by key
+Base = tuple[dict[str, BibEntry], dict[str, dict[str, str]]]
+
+
 def visible(html_text: str) -> str:
     return html.unescape(re.sub(r"<(?!/?em>)[^>]+>", "", html_text))
 
 
 @pytest.fixture(scope="module")
-def base() -> tuple[dict, dict[str, dict[str, str]]]:
+def base() -> Base:
     bib, diags = load_bibliography(ROOT / "references.bib", "references.bib")
     assert diags == []
     items = {key: csl_item(e) for key, e in bib.entries.items()}
@@ -37,7 +41,7 @@ def base() -> tuple[dict, dict[str, dict[str, str]]]:
     return bib.entries, {style: {k: visible(v) for k, v in by_id.items()} for style, by_id in refs.items()}
 
 
-def test_every_stored_title_is_in_sentence_case(base: tuple) -> None:
+def test_every_stored_title_is_in_sentence_case(base: Base) -> None:
     entries, _ = base
     for key, entry in entries.items():
         for field in ("title", "booktitle"):
@@ -45,7 +49,7 @@ def test_every_stored_title_is_in_sentence_case(base: tuple) -> None:
             assert capitalised == 0, f"{key}.{field} has capitals outside braces: {entry.fields[field]}"
 
 
-def test_apa_prints_titles_as_stored(base: tuple) -> None:
+def test_apa_prints_titles_as_stored(base: Base) -> None:
     entries, refs = base
     for key, entry in entries.items():
         # APA sets a quotation inside a title in double quotes, and pandoc prints a typed apostrophe as ’
@@ -58,12 +62,14 @@ def _chicago_title(reference: str) -> str:
     quoted = re.search(r"“(.*?)[.?]?”", reference)
     if quoted:
         return quoted.group(1)
-    return re.search(r"<em>(.*?)</em>", reference).group(1)  # a book
+    book = re.search(r"<em>(.*?)</em>", reference)
+    assert book is not None, reference  # a reference has a title, in quotation marks or in italics
+    return book.group(1)  # a book
 
 
-def test_chicago_titles_are_in_title_case(base: tuple) -> None:
+def test_chicago_titles_are_in_title_case(base: Base) -> None:
     _, refs = base
-    wrong = {}
+    wrong: dict[str, list[str]] = {}
     for key, reference in refs["chicago-author-date-17th-edition"].items():
         title = _chicago_title(reference)
         for part in re.split(r"(?:[:?!]|—|\.(?= ))\s*", title):
@@ -85,7 +91,7 @@ def test_chicago_titles_are_in_title_case(base: tuple) -> None:
     assert wrong == {}
 
 
-def test_chicago_puts_periods_and_commas_inside_quotation_marks(base: tuple) -> None:
+def test_chicago_puts_periods_and_commas_inside_quotation_marks(base: Base) -> None:
     _, refs = base
     outside = {k for k, r in refs["chicago-author-date-17th-edition"].items() if re.search(r"[”’][.,]", r)}
     assert outside == set()
@@ -93,17 +99,17 @@ def test_chicago_puts_periods_and_commas_inside_quotation_marks(base: tuple) -> 
     assert "‘Choice about Voice.’”" in refs["chicago-author-date-17th-edition"]["simmons2012"]
 
 
-def test_a_title_that_ends_before_its_subtitle_keeps_its_last_word_capitalised(base: tuple) -> None:
+def test_a_title_that_ends_before_its_subtitle_keeps_its_last_word_capitalised(base: Base) -> None:
     # CMOS 8.159: the last word of a title and of a subtitle is capitalised, even a preposition
     assert "“Bringing Society Back In: Symbols, Practices" in refs_of(base, "chicago-author-date-17th-edition", "friedland1991")
     assert "Bringing society back in: Symbols, practices" in refs_of(base, "apa", "friedland1991")
 
 
-def refs_of(base: tuple, style: str, key: str) -> str:
+def refs_of(base: Base, style: str, key: str) -> str:
     return base[1][style][key]
 
 
-def test_subtitles_start_with_a_capital_in_apa_and_chicago_and_lowercase_in_harvard(base: tuple) -> None:
+def test_subtitles_start_with_a_capital_in_apa_and_chicago_and_lowercase_in_harvard(base: Base) -> None:
     entries, refs = base
     seen = 0
     for key, entry in entries.items():
@@ -119,7 +125,7 @@ def test_subtitles_start_with_a_capital_in_apa_and_chicago_and_lowercase_in_harv
     assert seen >= 40
 
 
-def test_harvard_uses_single_quotation_marks_with_punctuation_outside(base: tuple) -> None:
+def test_harvard_uses_single_quotation_marks_with_punctuation_outside(base: Base) -> None:
     entries, refs = base
     for key, reference in refs["harvard-cite-them-right"].items():
         if entries[key].entry_type in ("article", "incollection"):
