@@ -7,7 +7,6 @@ that says how to fix it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from .codebook import (
     suggest_country,
     vocabulary_from_data,
 )
-from .diagnostics import Diagnostic, diagnostic
+from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, nearest, suggestions
 from .load import (
     CORRECTIONS_FILE,
     QUALIFYING_FIELDS,
@@ -39,7 +38,7 @@ from .load import (
 )
 from .schema import ARGUMENT_ONLY_TYPES, CLAIM_LIST_FIELDS, record_schema
 from .screening import Log, check_screening
-from .validate import Validator, describe, nearest, schema_diagnostics
+from .validate import Validator, describe, schema_diagnostics
 
 if TYPE_CHECKING:  # jsonschema takes ~0.15 s to import, and is needed only when a file is invalid
     pass
@@ -103,7 +102,7 @@ class KeyIndex:
         for gram in self._grams(skeleton(key)):
             counts.update(self.by_gram.get(gram, ()))
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:self.SHORTLIST]
-        return difflib.get_close_matches(key, [self.keys[i] for i, _ in ranked], n=n, cutoff=cutoff)
+        return suggestions(key, [self.keys[i] for i, _ in ranked], n=n, cutoff=cutoff)
 
     def hint(self, key: str, n: int = 3) -> str:
         """'Did you mean ...?' with a look-alike key named first."""
@@ -113,7 +112,7 @@ class KeyIndex:
             return (f"references.bib has '{twin}', which differs from '{key}' only by "
                     + ("look-alike characters: " + "; ".join(chars) if chars else "case") + ". ")
         guess = self.near(key, n=n)
-        return "Did you mean " + " or ".join(f"'{g}'" for g in guess) + "? " if guess else ""
+        return did_you_mean(*guess) + " " if guess else ""
 
 
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -228,9 +227,9 @@ def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str
                 keys.add(key)
                 continue
             guess = nearest(key, list(loaded.bib.entries))
-            diags.append(diagnostic("corrections-unknown-key", CORRECTIONS_FILE, number, match.start() + 1,
+            diags.append(diagnostic(C.CORRECTIONS_UNKNOWN_KEY, CORRECTIONS_FILE, number, match.start() + 1,
                                     f"'{key}' is not a key in references.bib",
-                                    f"Did you mean '{guess}'?" if guess else ""))
+                                    did_you_mean(guess)))
     return frozenset(keys)
 
 
@@ -248,9 +247,9 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
             if founding is not None and founding not in loaded.record_paths:
                 line, col = doc.at(("founding_study",))
                 near = nearest(founding, list(loaded.record_paths))
-                diags.append(diagnostic("unknown-study", doc.path, line, col,
+                diags.append(diagnostic(C.UNKNOWN_STUDY, doc.path, line, col,
                                         f"'{founding}' has no record in evidence/studies/",
-                                        f"Did you mean '{near}'?" if near else ""))
+                                        did_you_mean(near)))
     doc = loaded.meta.get("changes")
     if doc is not None:
         found = schema_diagnostics(doc, Validator(CHANGES_SCHEMA))
@@ -262,10 +261,10 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
                     for j, key in enumerate(release[kind]):
                         if key not in loaded.record_paths:
                             line, col = doc.at((i, kind, j))
-                            guess = difflib.get_close_matches(key, list(loaded.record_paths), n=1, cutoff=0.6)
-                            diags.append(diagnostic("unknown-study", doc.path, line, col,
+                            guess = nearest(key, loaded.record_paths)
+                            diags.append(diagnostic(C.UNKNOWN_STUDY, doc.path, line, col,
                                                     f"'{key}' has no record in evidence/studies/",
-                                                    f"Did you mean '{guess[0]}'?" if guess else ""))
+                                                    did_you_mean(guess)))
     return dataset, changes
 
 
@@ -274,15 +273,15 @@ def _check_meta(loaded: Loaded, diags: list[Diagnostic]) -> tuple[dict[str, Any]
 def _check_record(key: str, doc: Document, validator: Validator, codebook: Codebook, bib: Bibliography,
                   placed: set[str], index: KeyIndex, allowed: dict[str, frozenset[str]]) -> list[Diagnostic]:
     if not isinstance(doc.data, dict):
-        return [diagnostic("not-a-mapping", doc.path, 1, 1,
+        return [diagnostic(C.NOT_A_MAPPING, doc.path, 1, 1,
                            f"a record must be a mapping of fields, not {describe(doc.data)}")]
     out = schema_diagnostics(doc, validator)
     problem = key_problem(key)
     if problem:
-        out.append(diagnostic("record-key-invalid", doc.path, 1, 1, *problem))
+        out.append(diagnostic(C.RECORD_KEY_INVALID, doc.path, 1, 1, *problem))
     elif key not in bib.entries:
         hint = index.hint(key) + "The file name must be the study's key in references.bib."
-        out.append(diagnostic("record-not-in-bibliography", doc.path, 1, 1,
+        out.append(diagnostic(C.RECORD_NOT_IN_BIBLIOGRAPHY, doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
     out.extend(_check_claims(doc, allowed))
     if spec.TRADITIONS in codebook.vocabularies:
@@ -290,7 +289,7 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
         for j, code in enumerate(countries if isinstance(countries, list) else []):
             if isinstance(code, str) and code in country_code_set() and code not in placed:
                 line, col = doc.at((spec.COUNTRIES, j))
-                out.append(diagnostic("country-without-tradition", doc.path, line, col,
+                out.append(diagnostic(C.COUNTRY_WITHOUT_TRADITION, doc.path, line, col,
                                       f"country '{code}' is neither in a tradition nor listed as unassigned "
                                       "in evidence/codebook/traditions.yaml"))
     return out
@@ -314,18 +313,18 @@ def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> li
             continue
         if claim.get("kind") == "argument" and spec.APPRAISAL in claim:
             line, col = doc.at((spec.CLAIMS, i, spec.APPRAISAL, "<key>"))
-            out.append(diagnostic("appraisal-on-argument", doc.path, line, col,
+            out.append(diagnostic(C.APPRAISAL_ON_ARGUMENT, doc.path, line, col,
                                   f"claims[{i}] is an argument, and arguments are not appraised",
                                   "Remove the appraisal, or make the claim a finding if it reports the study's data."))
         if claim.get("kind") == "finding" and spec.APPRAISAL not in claim:
             line, col = doc.at((spec.CLAIMS, i, "kind"))
-            out.append(diagnostic("finding-unappraised", doc.path, line, col,
+            out.append(diagnostic(C.FINDING_UNAPPRAISED, doc.path, line, col,
                                   f"claims[{i}] is a finding with no appraisal",
                                   "Add 'appraisal:' with design, reporting, transparency, confidence and a "
                                   "one-line reason (see the codebook page)."))
         if claim.get("kind") == "finding" and study_type in ARGUMENT_ONLY_TYPES:
             line, col = doc.at((spec.CLAIMS, i, "kind"))
-            out.append(diagnostic("claim-kind-mismatch", doc.path, line, col,
+            out.append(diagnostic(C.CLAIM_KIND_MISMATCH, doc.path, line, col,
                                   f"claims[{i}] is a finding, but a {study_type} work reports no data of its own",
                                   "Write 'kind: argument', or correct the record's study_type if the work "
                                   "does report data."))
@@ -342,7 +341,7 @@ def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> li
             for j, value in enumerate(values):
                 if isinstance(value, str) and value not in record_values:
                     line, col = doc.at((spec.CLAIMS, i, name, j))
-                    out.append(diagnostic("claim-term-not-in-record", doc.path, line, col,
+                    out.append(diagnostic(C.CLAIM_TERM_NOT_IN_RECORD, doc.path, line, col,
                                           f"claims[{i}] uses {name} '{value}', which the record's "
                                           f"'{name}' does not list",
                                           f"Add '{value}' to the record's '{name}', or remove it from the claim."))
@@ -357,7 +356,7 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
     iso = country_code_set()
     for name, doc in sorted(loaded.codebook.items()):
         if not isinstance(doc.data, dict):
-            diags.append(diagnostic("not-a-mapping", doc.path, 1, 1,
+            diags.append(diagnostic(C.NOT_A_MAPPING, doc.path, 1, 1,
                                     f"a codebook file must be a mapping, not {describe(doc.data)}"))
             continue
         found = schema_diagnostics(doc, meta)
@@ -375,18 +374,18 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
             slug = term["slug"]
             line, col = doc.at(("terms", i, "slug"))
             if not re.match(SLUG_PATTERN, slug):
-                diags.append(diagnostic("codebook-invalid-slug", doc.path, line, col,
+                diags.append(diagnostic(C.CODEBOOK_INVALID_SLUG, doc.path, line, col,
                                         f"slug '{slug}' is not lowercase words joined by single hyphens",
                                         f"Write it as '{re.sub(r'[^a-z0-9]+', '-', slug.lower()).strip('-')}'."))
             if slug in slugs:
-                diags.append(diagnostic("codebook-duplicate-term", doc.path, line, col,
+                diags.append(diagnostic(C.CODEBOOK_DUPLICATE_TERM, doc.path, line, col,
                                         f"term '{slug}' is already defined on line {slugs[slug]}"))
             else:
                 slugs[slug] = line
             source = term.get("source")
             if isinstance(source, str) and source not in loaded.bib.entries:
                 sline, scol = doc.at(("terms", i, "source"))
-                diags.append(diagnostic("codebook-unknown-source", doc.path, sline, scol,
+                diags.append(diagnostic(C.CODEBOOK_UNKNOWN_SOURCE, doc.path, sline, scol,
                                         f"source '{source}' is not a key in references.bib",
                                         index.hint(source, n=1).strip()))
             _check_countries(doc, ("terms", i), term.get("countries"), f"tradition '{slug}'", placed, iso, diags)
@@ -397,7 +396,7 @@ def _check_codebook(loaded: Loaded, diags: list[Diagnostic], index: KeyIndex) ->
         vocabularies[name] = vocabulary_from_data(name, doc.data)
     for name in REQUIRED_VOCABULARIES:
         if name not in vocabularies and name not in loaded.codebook:
-            diags.append(diagnostic("codebook-missing", f"evidence/codebook/{name}.yaml", 1, 1,
+            diags.append(diagnostic(C.CODEBOOK_MISSING, f"evidence/codebook/{name}.yaml", 1, 1,
                                     f"vocabulary '{name}' has no file"))
     return Codebook(vocabularies)
 
@@ -416,7 +415,7 @@ def _check_vocabulary_field(doc: Document, diags: list[Diagnostic]) -> None:
         ok = re.fullmatch(r"[a-z][a-z0-9_]*", field) is not None and (field not in declared or declared[field].is_coded)
     if not ok:
         line, col = doc.at(("field",))
-        diags.append(diagnostic("codebook-unknown-field", doc.path, line, col,
+        diags.append(diagnostic(C.CODEBOOK_UNKNOWN_FIELD, doc.path, line, col,
                                 f"field '{field}' is not a field this vocabulary can serve",
                                 "Write a new field's name in lowercase letters, digits and '_' (not one of "
                                 + ", ".join(f.name for f in spec.RECORD_FIELDS if not f.is_coded)
@@ -431,12 +430,12 @@ def _check_countries(doc: Document, where: tuple[str, int], codes: Any, place: s
         line, col = doc.at((*where, "countries", j))
         if code not in iso:
             iso_guess = suggest_country(code)
-            diags.append(diagnostic("unknown-country", doc.path, line, col,
+            diags.append(diagnostic(C.UNKNOWN_COUNTRY, doc.path, line, col,
                                     f"'{code}' is not an ISO 3166-1 alpha-2 country code",
-                                    f"Did you mean '{iso_guess}'?" if iso_guess else ""))
+                                    did_you_mean(iso_guess)))
         elif code in placed:
             first, first_line = placed[code]
-            diags.append(diagnostic("codebook-country-twice", doc.path, line, col,
+            diags.append(diagnostic(C.CODEBOOK_COUNTRY_TWICE, doc.path, line, col,
                                     f"country '{code}' is already placed in {first} (line {first_line})"))
         else:
             placed[code] = (place, line)
@@ -452,7 +451,7 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
                 parents = ", ".join(f"'{p}'" for p in entry.parents)
                 hint = (f"Neither the entry nor its crossref/xdata parent {parents} gives it; add it to one of them."
                         if entry.parents else "")
-                diags.append(diagnostic("bib-missing-field", bib.path, entry.line, 1,
+                diags.append(diagnostic(C.BIB_MISSING_FIELD, bib.path, entry.line, 1,
                                         f"@{entry.entry_type} '{entry.key}' has no {' or '.join(options)}", hint))
         for qualifier in QUALIFYING_FIELDS:
             for name in qualified_fields(entry.fields, qualifier):
@@ -460,15 +459,15 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
                     have = [f for f in entry.fields if f not in QUALIFYING_FIELDS]
                     guess = {"issue": "number", "place": "address"}.get(name) or nearest(name, have)
                     diags.append(diagnostic(
-                        "bib-unconfirmed-field", bib.path, entry.field_lines.get(qualifier, entry.line), 1,
+                        C.BIB_UNCONFIRMED_FIELD, bib.path, entry.field_lines.get(qualifier, entry.line), 1,
                         f"'{qualifier}' in '{entry.key}' names '{name}', which is not a field of the entry",
-                        (f"Did you mean '{guess}'? " if guess else "") + "The entry's fields: " + ", ".join(have) + "."))
+                        (did_you_mean(guess) + " " if guess else "") + "The entry's fields: " + ", ".join(have) + "."))
         doi = entry.fields.get("doi")
         if doi is not None and "doi" not in entry.inherited and not DOI_PATTERN.match(doi.strip()):
             bare = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.I)
             hint = (f"Write doi = {{{bare}}}." if DOI_PATTERN.match(bare) else
                     "Write the bare DOI, e.g. doi = {10.1111/j.1540-6210.2007.00773.x}.")
-            diags.append(diagnostic("bib-doi-malformed", bib.path, entry.field_lines.get("doi", entry.line), 1,
+            diags.append(diagnostic(C.BIB_DOI_MALFORMED, bib.path, entry.field_lines.get("doi", entry.line), 1,
                                     f"'{doi}' in '{entry.key}' is not a bare DOI", hint))
         _check_title_case(bib, entry.key, entry.fields, entry.field_lines, entry.line, diags)
 
@@ -502,7 +501,7 @@ def _check_title_case(bib: Bibliography, entry_key: str, fields: dict[str, str],
             continue  # no capital after the first letter, which title_case_counts never counts: nothing to say
         capitalised, counted = title_case_counts(title)
         if counted >= 2 and capitalised * 2 > counted:
-            diags.append(diagnostic("bib-title-case", bib.path, lines.get(name, default_line), 1,
+            diags.append(diagnostic(C.BIB_TITLE_CASE, bib.path, lines.get(name, default_line), 1,
                                     f"the {name} of '{entry_key}' looks title-cased "
                                     f"({capitalised} of {counted} words capitalised)"))
 
@@ -522,5 +521,5 @@ def _check_unused(loaded: Loaded, codebook: Codebook, diags: list[Diagnostic]) -
                 todo.append(key)
     for entry in loaded.bib.entries.values():
         if entry.key not in cited:
-            diags.append(diagnostic("bib-unused", loaded.bib.path, entry.line, 1,
+            diags.append(diagnostic(C.BIB_UNUSED, loaded.bib.path, entry.line, 1,
                                     f"entry '{entry.key}' is not cited by any record or codebook term"))

@@ -40,10 +40,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"{spec.code:32} {spec.severity.value:8} {spec.title}")
         return 0
     if args.code not in dg.CODES:
-        import difflib
 
-        guess = difflib.get_close_matches(args.code, list(dg.CODES), n=1)
-        print(f"evidence: unknown code '{args.code}'" + (f"; did you mean '{guess[0]}'?" if guess else ""),
+        guess = dg.nearest(args.code, dg.CODES)
+        print(f"evidence: unknown code '{args.code}'" + (f"; {dg.did_you_mean(guess).lower()}" if guess else ""),
               file=sys.stderr)
         print("  hint: `evidence explain` lists every code.", file=sys.stderr)
         return 2

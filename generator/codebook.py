@@ -7,7 +7,6 @@ from these files.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import unicodedata
@@ -18,6 +17,7 @@ from typing import Any
 import pycountry
 
 from . import spec
+from .diagnostics import suggestions
 
 # Vocabularies the record format cannot do without (name -> the field it serves; None: derived):
 # a missing file is a diagnostic. Read from the field spec.
@@ -225,5 +225,5 @@ def suggest_country(value: str) -> str | None:
             containing = sorted((len(n), n) for n in names if re.search(pattern, n))
             if containing:
                 return names[containing[0][1]]
-    close = difflib.get_close_matches(folded, list(names), n=1, cutoff=0.8)
+    close = suggestions(folded, names, cutoff=0.8)
     return names[close[0]] if close else None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import difflib
 import fnmatch
 import gc
 import logging
@@ -31,7 +30,7 @@ import yaml
 from bibtexparser import model as bibmodel
 
 from . import fastyaml, spec
-from .diagnostics import Diagnostic, diagnostic
+from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, suggestions
 
 try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
     _Loader: Any = yaml.CSafeLoader
@@ -81,21 +80,21 @@ def read_text(path: Path, display: str, limit: int) -> tuple[str | None, list[Di
     try:
         size = path.stat().st_size
         if size > limit:
-            return None, [diagnostic("file-too-large", display, 1, 1,
+            return None, [diagnostic(C.FILE_TOO_LARGE, display, 1, 1,
                                      f"file is {size:,} bytes; the limit is {limit:,} bytes")]
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [diagnostic("file-unreadable", display, 1, 1, f"cannot read file: {exc.strerror}")]
+        return None, [diagnostic(C.FILE_UNREADABLE, display, 1, 1, f"cannot read file: {exc.strerror}")]
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None, [diagnostic("file-encoding", display, 1, 1, "file is UTF-16, not UTF-8")]
+        return None, [diagnostic(C.FILE_ENCODING, display, 1, 1, "file is UTF-16, not UTF-8")]
     if _looks_like_utf16(raw):
-        return None, [diagnostic("file-encoding", display, 1, 1,
+        return None, [diagnostic(C.FILE_ENCODING, display, 1, 1,
                                  "file looks like UTF-16 without a byte-order mark (every other byte is 0), not UTF-8")]
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line, col = _line_col_of_byte(raw, exc.start)
-        return None, [diagnostic("file-encoding", display, line, col,
+        return None, [diagnostic(C.FILE_ENCODING, display, line, col,
                                  f"byte 0x{raw[exc.start]:02x} is not valid UTF-8")]
 
 
@@ -208,7 +207,7 @@ def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnosti
     for n, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):  # the line breaks YAML knows
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
-            return None, [diagnostic("yaml-tab", display, n, len(line) - len(stripped) + 1,
+            return None, [diagnostic(C.YAML_TAB, display, n, len(line) - len(stripped) + 1,
                                      "tab character in indentation")]
     try:
         root = yaml.compose(text, Loader=_Loader)
@@ -217,16 +216,16 @@ def parse_yaml(text: str, display: str) -> tuple[Document | None, list[Diagnosti
         eline, ecol = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         if "depth" in problem or "nesting" in problem:
-            return None, [diagnostic("yaml-nesting", display, eline, ecol, f"YAML reader stopped: {problem}")]
-        return None, [diagnostic("yaml-syntax", display, eline, ecol, problem)]
+            return None, [diagnostic(C.YAML_NESTING, display, eline, ecol, f"YAML reader stopped: {problem}")]
+        return None, [diagnostic(C.YAML_SYNTAX, display, eline, ecol, problem)]
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
-        return None, [diagnostic("yaml-syntax", display, 1, 1, str(exc).splitlines()[0])]
+        return None, [diagnostic(C.YAML_SYNTAX, display, 1, 1, str(exc).splitlines()[0])]
     if root is None:
         return Document(display, None), []
     if "&" in text or "*" in text:  # cheap pre-filter; events only when an anchor could exist
         anchor = _first_anchor(text)
         if anchor is not None:
-            return None, [diagnostic("yaml-alias", display, anchor[0], anchor[1],
+            return None, [diagnostic(C.YAML_ALIAS, display, anchor[0], anchor[1],
                                      f"anchor or alias '{anchor[2]}' is not allowed")]
     doc = Document(display, None)
     try:
@@ -253,23 +252,23 @@ def _construct(node: yaml.Node, where: Path_, doc: Document, diags: list[Diagnos
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     doc.positions[where] = (line, col)
     if id(node) in seen:
-        raise _Fatal(diagnostic("yaml-alias", doc.path, line, col, "alias is not allowed"))
+        raise _Fatal(diagnostic(C.YAML_ALIAS, doc.path, line, col, "alias is not allowed"))
     seen.add(id(node))
     if depth > MAX_DEPTH:
-        raise _Fatal(diagnostic("yaml-nesting", doc.path, line, col,
+        raise _Fatal(diagnostic(C.YAML_NESTING, doc.path, line, col,
                                 f"structure is nested more than {MAX_DEPTH} levels deep"))
     if node.tag not in _ALLOWED_TAGS:
-        raise _Fatal(diagnostic("yaml-tag", doc.path, line, col, f"tag '{_short_tag(node.tag)}' is not allowed"))
+        raise _Fatal(diagnostic(C.YAML_TAG, doc.path, line, col, f"tag '{_short_tag(node.tag)}' is not allowed"))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _ALLOWED_TAGS:
-                raise _Fatal(diagnostic("yaml-syntax", doc.path, kline, kcol, "keys must be plain text"))
+                raise _Fatal(diagnostic(C.YAML_SYNTAX, doc.path, kline, kcol, "keys must be plain text"))
             key = str(key_node.value)
             if key in out:
                 first = doc.positions.get((*where, key), (0, 0))[0]
-                diags.append(diagnostic("yaml-duplicate-key", doc.path, kline, kcol,
+                diags.append(diagnostic(C.YAML_DUPLICATE_KEY, doc.path, kline, kcol,
                                         f"key '{key}' is given twice (first on line {first})"))
                 continue
             out[key] = _construct(value_node, (*where, key), doc, diags, seen, depth + 1)
@@ -283,7 +282,7 @@ def _construct(node: yaml.Node, where: Path_, doc: Document, diags: list[Diagnos
     if isinstance(value, str):
         bad = unsafe_character(value)
         if bad:
-            diags.append(diagnostic("unsafe-character", doc.path, line, col, f"text contains {bad}"))
+            diags.append(diagnostic(C.UNSAFE_CHARACTER, doc.path, line, col, f"text contains {bad}"))
     return value
 
 
@@ -306,13 +305,13 @@ def _scalar(node: yaml.ScalarNode, where: Path_, doc: Document, diags: list[Diag
     if _INT.fullmatch(text):
         digits = text.lstrip("+-")
         if len(digits) > 1 and digits.startswith("0"):
-            diags.append(diagnostic("yaml-ambiguous", doc.path, line, col,
+            diags.append(diagnostic(C.YAML_AMBIGUOUS, doc.path, line, col,
                                     f"'{text}' has a leading zero; it is read as the text \"{text}\", "
                                     "but YAML 1.1 tools read it as an octal number",
                                     f'Write it in quotes: "{text}".'))
             return text
         if len(digits) > MAX_INT_DIGITS:  # int() refuses (and would be slow) past Python's limit
-            diags.append(diagnostic("yaml-number-too-long", doc.path, line, col,
+            diags.append(diagnostic(C.YAML_NUMBER_TOO_LONG, doc.path, line, col,
                                     f"number has {len(digits):,} digits; the limit is {MAX_INT_DIGITS:,}",
                                     "A record holds no such number: remove it, or write it in quotes if "
                                     "it is meant as text."))
@@ -321,7 +320,7 @@ def _scalar(node: yaml.ScalarNode, where: Path_, doc: Document, diags: list[Diag
     if _FLOAT.fullmatch(text):
         return float(text)
     if text.lower() in _YAML11_BOOL and not _is_country_item(where, text):
-        diags.append(diagnostic("yaml-ambiguous", doc.path, line, col,
+        diags.append(diagnostic(C.YAML_AMBIGUOUS, doc.path, line, col,
                                 f"'{text}' is read as the text \"{text}\", "
                                 "but YAML 1.1 tools read it as a boolean", f'Write it in quotes: "{text}".'))
     return text
@@ -368,7 +367,7 @@ class Bibliography:
 
 def load_bibliography(path: Path, display: str) -> tuple[Bibliography, list[Diagnostic]]:
     text, diags = read_text(path, display, MAX_BIB_BYTES)
-    if text is None and diags and diags[0].code == "file-encoding" and "UTF-16" not in diags[0].message:
+    if text is None and diags and diags[0].code == C.FILE_ENCODING and "UTF-16" not in diags[0].message:
         # Report every bad line, then read the rest so that the other entries are still checked;
         # the build stops on the errors, so the replacement characters never reach a page.
         raw = path.read_bytes()
@@ -388,7 +387,7 @@ def _encoding_errors(raw: bytes, display: str) -> list[Diagnostic]:
             line.decode("utf-8")
         except UnicodeDecodeError as exc:
             col = len(line[:exc.start].decode("utf-8", errors="replace")) + 1  # characters, not bytes
-            out.append(diagnostic("file-encoding", display, n, col,
+            out.append(diagnostic(C.FILE_ENCODING, display, n, col,
                                   f"byte 0x{line[exc.start]:02x} is not valid UTF-8"))
     return out
 
@@ -403,7 +402,7 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
         # macro can be reported instead of silently becoming its own name.
         library = bibtexparser.parse_string(text, parse_stack=[])
     except Exception as exc:  # bibtexparser has no error type of its own; never let it escape
-        return bib, [diagnostic("bib-syntax", display, 1, 1, f"the bibliography could not be read: {exc}")]
+        return bib, [diagnostic(C.BIB_SYNTAX, display, 1, 1, f"the bibliography could not be read: {exc}")]
     seen_folded: dict[str, BibEntry] = {}
     lines = text.split("\n")  # not splitlines(): form feeds and U+2028 are not line breaks here
     for block in library.blocks:
@@ -414,7 +413,7 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
                 continue
             first = seen_folded.get(skeleton(block.key))
             where = f" (first on line {first.line})" if first else ""
-            diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+            diags.append(diagnostic(C.BIB_DUPLICATE_KEY, display, line, 1,
                                     f"key '{block.key}' is used by another entry{where}"))
         elif isinstance(block, bibmodel.DuplicateFieldKeyBlock):
             # report it, then keep the entry (first value wins) so that records citing it
@@ -424,7 +423,7 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
                 continue
             for name in sorted(block.duplicate_keys):
                 at = [(f.start_line or 0) + 1 for f in entry_block.fields if f.key.lower() == name.lower()]
-                diags.append(diagnostic("bib-duplicate-field", display, at[-1] if at else line, 1,
+                diags.append(diagnostic(C.BIB_DUPLICATE_FIELD, display, at[-1] if at else line, 1,
                                         f"entry '{entry_block.key}' gives field '{name}' twice"
                                         + (f" (first on line {at[0]})" if len(at) > 1 else "")))
             _add_entry(bib, entry_block, seen_folded, display, diags, line)
@@ -432,7 +431,7 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
             reason = str(block.error).strip() or type(block.error).__name__
             if isinstance(block.error, Exception) and type(block.error).__name__ == "BlockAbortedException":
                 reason = str(getattr(block.error, "abort_reason", "")) or "syntax error in entry"
-            diags.append(diagnostic("bib-syntax", display, line, 1, _first_line(reason)))
+            diags.append(diagnostic(C.BIB_SYNTAX, display, line, 1, _first_line(reason)))
         elif isinstance(block, bibmodel.String):
             where = f"@string '{block.key}'"
             bib.strings[block.key.lower()] = _resolve_value(str(block.value), bib.strings, display, line, where, diags)
@@ -445,7 +444,7 @@ def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diag
 def _no_key(block: bibmodel.Block, display: str, line: int) -> Diagnostic:
     entry = getattr(block, "ignore_error_block", block)  # a DuplicateBlockKeyBlock wraps the entry itself
     kind = getattr(entry, "entry_type", "")
-    return diagnostic("bib-no-key", display, line, 1, f"@{kind or 'entry'} entry has no key",
+    return diagnostic(C.BIB_NO_KEY, display, line, 1, f"@{kind or 'entry'} entry has no key",
                       "Write the key after the opening brace, e.g. @article{smith2020, ... (keys are surnameYEAR).")
 
 
@@ -505,11 +504,11 @@ def _resolve_value(value: str, strings: dict[str, str], display: str, line: int,
         elif part.lower() in MONTHS:
             out.append(MONTHS[part.lower()].capitalize())
         else:
-            known = difflib.get_close_matches(part.lower(), list(strings), n=1, cutoff=0.6)
+            known = suggestions(part.lower(), strings)
             diags.append(diagnostic(
-                "bib-undefined-macro", display, line, 1,
+                C.BIB_UNDEFINED_MACRO, display, line, 1,
                 f"{where} uses the macro '{part}', which no @string defines",
-                (f"Did you mean '{known[0]}'? " if known else "")
+                (did_you_mean(*known) + " " if known else "")
                 + f"Define it with @string{{{part} = {{...}}}} before this entry, or write the text in braces: "
                   f"{{{part}}}."))
             out.append(part)
@@ -537,7 +536,7 @@ def _add_entry(bib: Bibliography, block: bibmodel.Entry, seen_folded: dict[str, 
     field_lines: dict[str, int] = {}
     bad_key = unsafe_character(block.key)
     if bad_key:
-        diags.append(diagnostic("unsafe-character", display, line, 1, f"key '{block.key}' contains {bad_key}"))
+        diags.append(diagnostic(C.UNSAFE_CHARACTER, display, line, 1, f"key '{block.key}' contains {bad_key}"))
     for f in block.fields:
         name = f.key.lower()
         if name in fields:
@@ -547,12 +546,12 @@ def _add_entry(bib: Bibliography, block: bibmodel.Entry, seen_folded: dict[str, 
         value = _resolve_value(str(f.value), bib.strings, display, field_lines[name], where, diags)
         swallowed = _SWALLOWED.search(value)
         if swallowed:
-            diags.append(diagnostic("bib-syntax", display, field_lines[name], 1,
+            diags.append(diagnostic(C.BIB_SYNTAX, display, field_lines[name], 1,
                                     f"field '{name}' of '{block.key}' runs into field '{swallowed.group(1)}'; "
                                     "a comma is probably missing", "Add a comma at the end of the field."))
         bad = unsafe_character(value)
         if bad:
-            diags.append(diagnostic("unsafe-character", display, field_lines[name], 1, f"{where} contains {bad}"))
+            diags.append(diagnostic(C.UNSAFE_CHARACTER, display, field_lines[name], 1, f"{where} contains {bad}"))
         if "%" in value and name not in VERBATIM_FIELDS:
             # LaTeX (and so every decoder) reads a bare '%' as the start of a comment and drops the rest
             # of the value; BibTeX itself keeps it as text. Keep it as text everywhere: escape it.
@@ -566,12 +565,12 @@ def _add_entry(bib: Bibliography, block: bibmodel.Entry, seen_folded: dict[str, 
             return  # an exact duplicate is reported by bibtexparser's DuplicateBlockKeyBlock
         lookalikes = confusables(first.key + entry.key)
         if lookalikes:
-            diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+            diags.append(diagnostic(C.BIB_DUPLICATE_KEY, display, line, 1,
                                     f"key '{entry.key}' differs from '{first.key}' (line {first.line}) only by "
                                     f"look-alike characters: {'; '.join(lookalikes)}",
                                     "Retype the key in plain ASCII letters, or rename one of the entries."))
         else:
-            diags.append(diagnostic("bib-duplicate-key", display, line, 1,
+            diags.append(diagnostic(C.BIB_DUPLICATE_KEY, display, line, 1,
                                     f"key '{entry.key}' differs only in case from '{first.key}' (line {first.line})"))
         return
     seen_folded[folded] = entry
@@ -617,14 +616,14 @@ def _resolve_crossrefs(bib: Bibliography, diags: list[Diagnostic]) -> None:
             line = entry.field_lines.get(kind, entry.line)
             parent = by_fold.get(skeleton(key))
             if parent is None:
-                diags.append(diagnostic("bib-crossref-unresolved", bib.path, line, 1,
+                diags.append(diagnostic(C.BIB_CROSSREF_UNRESOLVED, bib.path, line, 1,
                                         f"{kind} '{key}' of '{entry.key}' is not an entry in {bib.path}",
                                         f"Add the entry '{key}' to {bib.path}, or remove the {kind} field and "
                                         "give the fields in the entry itself."))
                 continue
             if parent.key in chain or parent.key == entry.key:
                 loop = " -> ".join((*chain, entry.key, parent.key))
-                diags.append(diagnostic("bib-crossref-unresolved", bib.path, line, 1,
+                diags.append(diagnostic(C.BIB_CROSSREF_UNRESOLVED, bib.path, line, 1,
                                         f"{kind} of '{entry.key}' makes a loop: {loop}",
                                         "Remove the crossref or xdata field that points back."))
                 continue
@@ -688,7 +687,7 @@ def _outside(root: Path, path: Path, display: str, folder_inside: bool = False, 
         inside = False
     if inside:
         return None
-    return diagnostic("file-outside-project", display, 1, 1,
+    return diagnostic(C.FILE_OUTSIDE_PROJECT, display, 1, 1,
                       "file is a symbolic link to a place outside the project; it was not read")
 
 
@@ -786,7 +785,7 @@ def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
         display = f"evidence/{name}.yaml"
         path = root / display
         if not path.is_file():
-            diags.append(diagnostic("file-missing", display, 1, 1, f"{display} is missing",
+            diags.append(diagnostic(C.FILE_MISSING, display, 1, 1, f"{display} is missing",
                                     "Restore the file from the repository; the site needs it."))
             continue
         files += 1
@@ -827,7 +826,7 @@ def _load_project(root: Path) -> Loaded:
                 record_paths[path.stem] = display
             if path.suffix == ".yml":
                 # one spelling keeps URLs and `evidence new` predictable
-                diags.append(diagnostic("file-extension", display, 1, 1,
+                diags.append(diagnostic(C.FILE_EXTENSION, display, 1, 1,
                                         "record files end in '.yaml', not '.yml'",
                                         f"Rename the file to {path.stem}.yaml."))
                 continue
@@ -856,7 +855,7 @@ def _load_project(root: Path) -> Loaded:
         diags.extend(found)
     else:
         bib = Bibliography(BIB_FILE)
-        diags.append(diagnostic("file-missing", BIB_FILE, 1, 1, "references.bib is missing",
+        diags.append(diagnostic(C.FILE_MISSING, BIB_FILE, 1, 1, "references.bib is missing",
                                 "Create references.bib at the top of the project."))
     corrections = ""
     corrections_path = root / CORRECTIONS_FILE
@@ -865,6 +864,6 @@ def _load_project(root: Path) -> Loaded:
         try:
             corrections = corrections_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            diags.append(diagnostic("file-encoding" if isinstance(exc, UnicodeDecodeError) else "file-unreadable",
+            diags.append(diagnostic(C.FILE_ENCODING if isinstance(exc, UnicodeDecodeError) else C.FILE_UNREADABLE,
                                     CORRECTIONS_FILE, 1, 1, f"{CORRECTIONS_FILE} could not be read: {exc}"))
     return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections, screening)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import html
 import re
 import textwrap
@@ -11,6 +10,7 @@ from pathlib import Path
 from . import spec
 from .codebook import Codebook
 from .csl import csl_item, family_name, format_html, plain_text
+from .diagnostics import did_you_mean, suggestions
 from .load import STUDIES_DIR, BibEntry
 
 MODELINE = "# yaml-language-server: $schema=../../schema/study.schema.json"
@@ -42,8 +42,8 @@ def _reference(entry: BibEntry) -> str:
 
 def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
     if key not in entries:
-        near = difflib.get_close_matches(key, list(entries), n=3, cutoff=0.5)
-        hint = ("Did you mean " + " or ".join(f"'{k}'" for k in near) + "? " if near else "") + \
+        near = suggestions(key, entries, n=3, cutoff=0.5)
+        hint = (did_you_mean(*near) + " " if near else "") + \
             "Add the work's BibTeX entry to references.bib first; the key is the file name of the record."
         raise ScaffoldError(f"'{key}' is not a key in references.bib", hint)
     entry = entries[key]

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import spec
 from .codebook import Codebook
-from .diagnostics import Diagnostic, diagnostic
+from .diagnostics import C, Diagnostic, diagnostic
 from .load import Document, Loaded
 from .schema import screening_schema
 from .validate import Validator, schema_diagnostics  # the one translator of jsonschema errors
@@ -106,26 +106,26 @@ def _rules(doc: Document) -> list[Diagnostic]:
     out = []
     queries = data.get("queries") or {}
     if data["route"] == "search" and not queries:
-        out.append(diagnostic("screening-incomplete", doc.path, 1, 1, "a search log lists no queries",
+        out.append(diagnostic(C.SCREENING_INCOMPLETE, doc.path, 1, 1, "a search log lists no queries",
                               "Add 'queries:' with each query's id and text, as in the protocol."))
     if data["route"] == "review" and not data.get("review"):
-        out.append(diagnostic("screening-incomplete", doc.path, 1, 1, "a review log does not name its review",
+        out.append(diagnostic(C.SCREENING_INCOMPLETE, doc.path, 1, 1, "a review log does not name its review",
                               "Add 'review:' with the review's record key."))
     for i, c in enumerate(data["candidates"]):
         line, col = doc.at(("candidates", i))
         what = f"candidates[{i}] ({_text(c.get('title'))[:60]})"
         if c["decision"] == "excluded" and not c.get("reason"):
-            out.append(diagnostic("screening-incomplete", doc.path, line, col, f"{what} is excluded without a reason",
+            out.append(diagnostic(C.SCREENING_INCOMPLETE, doc.path, line, col, f"{what} is excluded without a reason",
                                   "Add 'reason:' with the first exclusion reason that applies."))
         if c["decision"] == "included" and not c.get("key"):
-            out.append(diagnostic("screening-incomplete", doc.path, line, col, f"{what} is included without a key",
+            out.append(diagnostic(C.SCREENING_INCOMPLETE, doc.path, line, col, f"{what} is included without a key",
                                   "Add 'key:' with the BibTeX key of its record."))
         if c["decision"] == "deferred" and not c.get("note"):
-            out.append(diagnostic("screening-incomplete", doc.path, line, col, f"{what} is deferred without a note",
+            out.append(diagnostic(C.SCREENING_INCOMPLETE, doc.path, line, col, f"{what} is deferred without a note",
                                   "Add 'note:' saying what is missing before it can be coded."))
         if data["route"] == "search" and c.get("query") not in queries:
             qline, qcol = doc.at(("candidates", i, "query"))
-            out.append(diagnostic("screening-incomplete", doc.path, qline, qcol,
+            out.append(diagnostic(C.SCREENING_INCOMPLETE, doc.path, qline, qcol,
                                   f"{what} names query '{c.get('query')}', which the log's queries do not list",
                                   "Use one of the query ids under 'queries:'."))
     return out
@@ -150,7 +150,7 @@ def _tie_to_records(loaded: Loaded, logs: list[Log], diags: list[Diagnostic]) ->
             included.setdefault(log.review, set()).add(log.route)  # the review itself entered by its route
         if log.review and log.review not in loaded.record_paths:
             line, col = doc.at(("review",))
-            diags.append(diagnostic("screening-unknown-record", log.path, line, col,
+            diags.append(diagnostic(C.SCREENING_UNKNOWN_RECORD, log.path, line, col,
                                     f"the review '{log.review}' has no record in evidence/studies/",
                                     "Give the review a record (and a BibTeX entry) of its own."))
         for i, c in enumerate(log.candidates):
@@ -159,7 +159,7 @@ def _tie_to_records(loaded: Loaded, logs: list[Log], diags: list[Diagnostic]) ->
             included.setdefault(c.key, set()).add(log.route)
             if c.key not in loaded.record_paths:
                 line, col = doc.at(("candidates", i, "key"))
-                diags.append(diagnostic("screening-unknown-record", log.path, line, col,
+                diags.append(diagnostic(C.SCREENING_UNKNOWN_RECORD, log.path, line, col,
                                         f"included candidate '{c.key}' has no record in evidence/studies/",
                                         "Write its record (`evidence new KEY`), or correct the key."))
     for key, doc in sorted(loaded.records.items()):
@@ -168,7 +168,7 @@ def _tie_to_records(loaded: Loaded, logs: list[Log], diags: list[Diagnostic]) ->
             continue
         if route not in included.get(key, set()):
             line, col = doc.at((spec.ROUTE,))
-            diags.append(diagnostic("screening-route", doc.path, line, col,
+            diags.append(diagnostic(C.SCREENING_ROUTE, doc.path, line, col,
                                     f"'{key}' came by the {route} route, but no {route} screening log includes it",
                                     "Log the candidate as included in its screening log, or correct the route."))
 
@@ -187,7 +187,7 @@ def _duplicates(loaded: Loaded, logs: list[Log], diags: list[Diagnostic]) -> Non
                 if identity in seen:
                     first_log, first_i, first_key = seen[identity]
                     line, col = doc.at(("candidates", i))
-                    diags.append(diagnostic("screening-duplicate", log.path, line, col,
+                    diags.append(diagnostic(C.SCREENING_DUPLICATE, log.path, line, col,
                                             f"'{c.key}' is included again: the same {identity[0]} as '{first_key}' "
                                             f"in {first_log} (candidates[{first_i}])",
                                             "Exclude the later one with reason 'duplicate', naming the first in "

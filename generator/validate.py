@@ -7,14 +7,13 @@ with a hint in words (never a regular expression).
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import spec
 from .codebook import suggest_country
-from .diagnostics import Diagnostic, diagnostic
+from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, nearest
 from .load import Document
 from .quickschema import compile_schema
 
@@ -28,11 +27,6 @@ def _name(path: tuple[Any, ...]) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "the file"
-
-
-def nearest(value: str, options: list[str]) -> str | None:
-    found = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-    return found[0] if found else None
 
 
 _TYPE_WORDS = {"array": "a list", "string": "text", "object": "a mapping of fields",
@@ -111,7 +105,7 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:  # noqa: C901
                 return " with at least one entry." if prop.get("minItems") else " ([] if nothing applies)."
             return " with one of its terms." if prop.get("enum") else " with its text."
 
-        return [diagnostic("missing-field", doc.path, line, col,
+        return [diagnostic(C.MISSING_FIELD, doc.path, line, col,
                            f"required field '{field}' is missing" + (f" in {name}" if where else ""),
                            f"Add '{field}:'" + how(field))
                 for field in expected if field not in present]
@@ -121,8 +115,8 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:  # noqa: C901
         for extra in sorted(set(instance) - set(allowed)):
             kline, kcol = doc.at((*where, extra, "<key>"))
             guess = nearest(extra, allowed)
-            hint = (f"Did you mean '{guess}'?" if guess else "Remove it.") + " Allowed fields: " + ", ".join(allowed) + "."
-            out.append(diagnostic("unknown-field", doc.path, kline, kcol,
+            hint = (did_you_mean(guess) or "Remove it.") + " Allowed fields: " + ", ".join(allowed) + "."
+            out.append(diagnostic(C.UNKNOWN_FIELD, doc.path, kline, kcol,
                                   f"unknown field '{extra}'" + (f" in {name}" if where else ""), hint))
         return out
     if kind == "type":
@@ -137,23 +131,23 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:  # noqa: C901
             hint = f"Write the text after '{field_name}:'."
         else:
             hint = ""
-        return [diagnostic("wrong-type", doc.path, line, col,
+        return [diagnostic(C.WRONG_TYPE, doc.path, line, col,
                            f"{name} must be {wanted}, not {describe(err.instance)}", hint)]
     if kind == "enum":
         vocab = schema.get("x-vocabulary", "")
         value = err.instance
         if not isinstance(value, str):
-            return [diagnostic("wrong-type", doc.path, line, col,
+            return [diagnostic(C.WRONG_TYPE, doc.path, line, col,
                                f"{name} must be text, not {describe(value)}")]
         if vocab == spec.COUNTRIES:
             guess = suggest_country(value)
-            hint = f"Did you mean '{guess}'?" if guess else "Use the two-letter ISO 3166-1 code."
-            return [diagnostic("unknown-country", doc.path, line, col,
+            hint = did_you_mean(guess) or "Use the two-letter ISO 3166-1 code."
+            return [diagnostic(C.UNKNOWN_COUNTRY, doc.path, line, col,
                                f"'{value}' is not an ISO 3166-1 alpha-2 country code", hint)]
         allowed = [str(v) for v in expected]
         guess = nearest(value, allowed) or nearest(value.lower().replace(" ", "-").replace("_", "-"), allowed)
-        hint = (f"Did you mean '{guess}'? " if guess else "") + "Allowed: " + ", ".join(allowed) + "."
-        return [diagnostic("unknown-term", doc.path, line, col,
+        hint = (did_you_mean(guess) + " " if guess else "") + "Allowed: " + ", ".join(allowed) + "."
+        return [diagnostic(C.UNKNOWN_TERM, doc.path, line, col,
                            f"'{value}' is not a term of the '{vocab}' vocabulary", hint)]
     if kind == "uniqueItems":
         counts = Counter(map(repr, instance))
@@ -163,18 +157,18 @@ def _one(doc: Document, err: ValidationError) -> list[Diagnostic]:  # noqa: C901
             if counts[repr(item)] > 1:
                 if repr(item) in seen:
                     iline, icol = doc.at((*where, i))
-                    out.append(diagnostic("duplicate-value", doc.path, iline, icol,
+                    out.append(diagnostic(C.DUPLICATE_VALUE, doc.path, iline, icol,
                                           f"'{item}' is listed twice in {name}"))
                 seen.add(repr(item))
         return out
     if kind in ("minLength", "minItems"):
-        return [diagnostic("empty-value", doc.path, line, col, f"{name} is empty")]
+        return [diagnostic(C.EMPTY_VALUE, doc.path, line, col, f"{name} is empty")]
     if kind == "pattern" and not schema.get("x-pattern-words"):  # never show a contributor a regular expression
-        return [diagnostic("wrong-format", doc.path, line, col, f"{name} is not in the form the field takes, "
+        return [diagnostic(C.WRONG_FORMAT, doc.path, line, col, f"{name} is not in the form the field takes, "
                            f"not '{instance}'", "See the field's description in the codebook or the README.")]
     if kind == "pattern" and schema.get("x-pattern-words"):
         words = schema["x-pattern-words"]
         example = f", e.g. {schema['x-example']}." if schema.get("x-example") else "."
-        return [diagnostic("wrong-format", doc.path, line, col, f"{name} must be {words}, not '{instance}'",
+        return [diagnostic(C.WRONG_FORMAT, doc.path, line, col, f"{name} must be {words}, not '{instance}'",
                            f"Write {words}{example}")]
-    return [diagnostic("wrong-type", doc.path, line, col, f"{name}: {err.message}")]
+    return [diagnostic(C.WRONG_TYPE, doc.path, line, col, f"{name}: {err.message}")]
