@@ -137,7 +137,8 @@ class Term:
     findings: tuple[tuple[str, int], ...]  # (study key, claim index) of the claims of kind finding
     arguments: tuple[tuple[str, int], ...]  # (study key, claim index) of the claims of kind argument
     cooccurs: dict[str, tuple[tuple[str, int], ...]]  # dimension -> ((value, count), ...)
-    extra: dict[str, str]  # e.g. a country's tradition
+    # a country's administrative tradition (its slug, or "" where the codebook assigns none); None for other terms
+    tradition: str | None = None
 
     @property
     def n_studies(self) -> int:
@@ -358,9 +359,9 @@ def _dimension(f: spec.Field, codebook: Codebook, studies: dict[str, Study],
         claims = claims_of.get(value, [])
         findings = tuple((c.study, c.index) for c in claims if c.kind == "finding")
         arguments = tuple((c.study, c.index) for c in claims if c.kind == "argument")
-        extra = {"tradition": tradition_of.get(value, "")} if f.kind == "iso-countries" else {}
+        tradition = tradition_of.get(value, "") if f.kind == "iso-countries" else None
         terms.append(Term(field, section, slug, value, label, " ".join(definition.split()), source,
-                          having, findings, arguments, _cooccurs(field, (studies[k] for k in having)), extra))
+                          having, findings, arguments, _cooccurs(field, (studies[k] for k in having)), tradition))
     return Dimension(field, section, title, " ".join(description.split()), tuple(terms))
 
 

@@ -281,8 +281,7 @@ class Renderer:
             out[urls.index_page(dim.section)] = self._render("dimension_index.md.j2", urls.index_page(dim.section), d=dim)
             for term in dim.terms:
                 page = urls.term_page(dim.section, term.slug)
-                out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field,
-                                         has_tradition="tradition" in term.extra)
+                out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field)
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
         out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
                                                         codes=list(diagnostics.CODES.values()))

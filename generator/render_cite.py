@@ -138,10 +138,19 @@ def _csv(rows: list[list[str]]) -> str:
     return buf.getvalue()
 
 
+# The texts data/studies.csv carries and the explorer's CSV leaves out (the explorer's index stays small).
+LONG_TEXT_COLUMNS = (spec.SUMMARY, spec.CODING_NOTE, spec.SOURCES)
+
+
+def study_columns(model: Model) -> list[str]:
+    """The columns of data/studies.csv, in order: the one list; the explorer's CSV is these less the long texts."""
+    return ["key", "authors", "year", "title", "entry_type", "container", "doi", spec.SUMMARY, spec.CODING_NOTE,
+            *(f.name for f in model.specs), spec.SOURCES, "unconfirmed_fields"]
+
+
 def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[str, str]:
     code_fields = [f.name for f in model.specs]
-    study_cols = ["key", "authors", "year", "title", "entry_type", "container", "doi", spec.SUMMARY,
-                  spec.CODING_NOTE, *code_fields, spec.SOURCES, "unconfirmed_fields"]
+    study_cols = study_columns(model)
     studies = [study_cols]
     claims = [["study", "claim", "kind", "text", "locator", *CLAIM_LIST_FIELDS]]
     records = []

@@ -31,7 +31,7 @@ from .compare import (
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model
 from .render import FILTERS, TEMPLATES, Renderer
-from .render_cite import plain
+from .render_cite import LONG_TEXT_COLUMNS, plain, study_columns
 from .urls import href
 from .worldmap import choropleth, legend
 
@@ -133,12 +133,14 @@ class CompareRenderer:
         for key, s in m.studies.items():
             studies.append({
                 "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
-                "url": f"../studies/{key}/", "type": s.entry_type, "container": s.container,
-                "doi": s.doi or "", "codes": {f: list(s.codes[f]) for f in facets_shown},
+                "url": href(urls.EXPLORER, urls.study_page(key)), "entry_type": s.entry_type,
+                "container": s.container, "doi": s.doi or "", "unconfirmed_fields": list(s.unconfirmed),
+                "codes": {f: list(s.codes[f]) for f in facets_shown},
                 "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
             })
         side = [f for f in spec.SIDE_BY_SIDE if f in facets_shown]
-        return {"facets": facets, "studies": studies, "compared": list(COMPARED),
+        columns = [c for c in study_columns(m) if c not in LONG_TEXT_COLUMNS]
+        return {"facets": facets, "studies": studies, "compared": list(COMPARED), "csv_columns": columns,
                 "side": {"dims": side, "rows": {f: list(spec.side_by_side_rows(f)) for f in side}}}
 
 

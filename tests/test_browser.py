@@ -310,6 +310,12 @@ def test_the_downloads_contain_the_filtered_studies(page: tuple[Page, Watch], ba
         pg.get_by_role("button", name="Download CSV").click()
     rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
     assert [r["key"] for r in rows] == want
+    # the same columns as data/studies.csv, less its long texts, and the same values in them
+    with (built_site / "data/studies.csv").open(encoding="utf-8", newline="") as f:
+        full = {r["key"]: r for r in csv.DictReader(f)}
+    columns = list(rows[0])
+    assert columns == [c for c in next(iter(full.values())) if c not in ("summary", "coding_note", "sources")]
+    assert all(r == {c: full[r["key"]][c] for c in columns} for r in rows)
 
 
 def test_selected_studies_are_compared_side_by_side(page: tuple[Page, Watch], base_url: str) -> None:

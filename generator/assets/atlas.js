@@ -206,12 +206,14 @@
       render();
     });
     csvBtn.addEventListener("click", function () {
-      var fields = facets.map(function (f) { return f.field; });
-      var rows = [["key", "authors", "year", "title", "container", "doi"].concat(fields)];
-      current().forEach(function (s) {
-        rows.push([s.key, s.authors.join("; "), s.year, s.title, s.container, s.doi].concat(
-          fields.map(function (f) { return (s.codes[f] || []).join("; "); })));
-      });
+      // the columns of data/studies.csv less its long texts, named by the index (one list, in Python)
+      var columns = index.csv_columns;
+      function value(s, col) {
+        var v = col in s.codes ? s.codes[col] : s[col];
+        return Array.isArray(v) ? v.join("; ") : (v === undefined || v === null ? "" : String(v));
+      }
+      var rows = [columns];
+      current().forEach(function (s) { rows.push(columns.map(function (c) { return value(s, c); })); });
       download("atlas-studies.csv", "text/csv", rows.map(function (r) { return r.map(csvCell).join(","); }).join("\n") + "\n");
     });
     bibBtn.addEventListener("click", function () {

@@ -1,0 +1,70 @@
+"""The model on its own: every look-up, count, order and derived code is resolved by build_model."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator import spec
+from generator.check import check
+from generator.load import load_project
+from generator.model import Model, build_model
+
+from .helpers import make_project
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    root = make_project(tmp_path_factory.mktemp("model") / "p")
+    loaded = load_project(root)
+    result = check(loaded)
+    assert not [d for d in result.diagnostics if d.severity.value == "error"]
+    return build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                       result.screening)
+
+
+def test_terms_are_looked_up_by_value_with_their_studies_and_claims(model: Model) -> None:
+    professional = model.term(spec.LOGICS, "professional")
+    assert professional.studies == ("lee2019", "muller2018", "smith2020")
+    assert professional.n_studies == 3
+    assert professional.findings == (("smith2020", 1), ("smith2020", 2))  # claims that carry the logic
+    assert (professional.n_findings, professional.n_arguments) == (2, 1)
+    with pytest.raises(KeyError):
+        model.term(spec.LOGICS, "no-such-logic")
+
+
+def test_countries_are_named_and_placed_in_their_tradition(model: Model) -> None:
+    norway = model.term(spec.COUNTRIES, "NO")
+    assert (norway.slug, norway.label, norway.tradition) == ("no", "Norway", "scandinavian")
+    assert model.term(spec.LOGICS, "market").tradition is None  # only countries have one
+    assert model.studies["muller2018"].codes[spec.TRADITIONS] == ("scandinavian",)
+    assert model.studies["lee2019"].codes[spec.TRADITIONS] == ()  # no country, no tradition
+
+
+def test_confidence_is_derived_from_the_appraised_findings_in_codebook_order(model: Model) -> None:
+    assert model.studies["smith2020"].codes[spec.CONFIDENCE] == ("moderate", "low")
+    assert model.studies["lee2019"].codes[spec.CONFIDENCE] == ()  # arguments are never appraised
+    assert [c.codes[spec.CONFIDENCE] for c in model.studies["smith2020"].claims] == [("moderate",), ("low",), ()]
+
+
+def test_orders_counts_and_figures_come_from_the_model(model: Model) -> None:
+    assert model.by_first_author == ("ek2022", "lee2019", "muller2018", "smith2020")
+    assert model.n_studies == 4
+    figures = model.figures()
+    assert (figures["studies"], figures["empirical"], figures["n_countries"]) == (4, 3, 3)
+    assert figures["findings"] == sum(s.n_findings for s in model.studies.values())
+
+
+def test_the_dimensions_follow_the_spec_and_give_the_nav(model: Model) -> None:
+    assert list(model.dimensions) == [f.name for f in spec.dimensions(model.codebook)]
+    nav = model.nav()
+    assert nav[0] == ("top", "Logics", "logics/index.md")
+    assert [place for place, _, _ in nav] == sorted((p for p, _, _ in nav), key=lambda p: p != "top")
+
+
+def test_related_studies_share_codes_best_first(model: Model) -> None:
+    related = dict(model.studies["smith2020"].related)
+    assert "lee2019" in related and related["lee2019"] >= 2  # professional and market
+    for s in model.studies.values():
+        shares = [n for _, n in s.related]
+        assert shares == sorted(shares, reverse=True) and s.key not in dict(s.related)
+
