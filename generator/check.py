@@ -186,6 +186,13 @@ def check(loaded: Loaded) -> Checked:
         return _check(loaded)
 
 
+def check_codebook(loaded: Loaded) -> tuple[Codebook, list[Diagnostic]]:
+    """The codebook alone, with its diagnostics: for the commands that need only the vocabularies."""
+    diags: list[Diagnostic] = [d for d in loaded.diagnostics if d.path.startswith("evidence/codebook/")]
+    codebook = _check_codebook(loaded, diags, KeyIndex(list(loaded.bib.entries)))
+    return codebook, diags
+
+
 def _check(loaded: Loaded) -> Checked:
     diags = list(loaded.diagnostics)
     index = KeyIndex(list(loaded.bib.entries))  # built once for every did-you-mean

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import diagnostics as dg
-from .check import check
+from .check import check, check_codebook
 from .load import load_project
 
 
@@ -51,17 +51,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .codebook import Codebook
     from .schema import SCHEMA_PATH, schema_text
 
     root = _root(args)
-    result = check(load_project(root))
-    errors = [d for d in result.diagnostics if d.path.startswith("evidence/codebook/") and d.severity.value == "error"]
+    codebook, found = check_codebook(load_project(root, records=False))
+    errors = [d for d in found if d.path.startswith("evidence/codebook/") and d.severity.value == "error"]
     if errors:
         print(dg.format_text(errors))
         print("evidence: the codebook has errors; the schema was not written", file=sys.stderr)
         return 1
-    codebook: Codebook = result.codebook
     text = schema_text(codebook)
     target = root / SCHEMA_PATH
     current = target.read_text(encoding="utf-8") if target.is_file() else None
@@ -87,10 +85,10 @@ def cmd_new(args: argparse.Namespace) -> int:
         print(f"  hint: {problem[1]}", file=sys.stderr)
         return 1
     root = _root(args)
-    loaded = load_project(root)
-    result = check(loaded)
+    loaded = load_project(root, records=False)
+    codebook, _ = check_codebook(loaded)
     try:
-        target = write_new(root, args.key, loaded.bib.entries, result.codebook)
+        target = write_new(root, args.key, loaded.bib.entries, codebook)
     except ScaffoldError as exc:
         print(f"evidence: {exc}", file=sys.stderr)
         print(f"  hint: {exc.hint}", file=sys.stderr)
@@ -104,7 +102,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     from .load import STUDIES_DIR
 
     root = _root(args)
-    codebook = check(load_project(root)).codebook
+    codebook, _ = check_codebook(load_project(root, records=False))
     paths = [Path(p).resolve() for p in args.files] if args.files else sorted((root / STUDIES_DIR).glob("*.yaml"))
     changed, skipped = [], []
     for path in paths:

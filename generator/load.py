@@ -727,9 +727,11 @@ def _yaml_files(directory: Path) -> list[tuple[Path, bool]]:
     return [(directory / name, link) for name, link in sorted(found)]
 
 
-def load_project(root: Path) -> Loaded:
+def load_project(root: Path, records: bool = True) -> Loaded:
+    """Every input file of the project; with records=False, all but the study records and screening logs
+    (what `evidence new`, `fmt` and `schema` need: the codebook, the bibliography, the meta files)."""
     with collector_paused():
-        return _load_project(root)
+        return _load_project(root, records)
 
 
 # A bibliography this large is read in a second process while the records are read in this one:
@@ -800,7 +802,7 @@ def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
     return meta, diags, files
 
 
-def _load_project(root: Path) -> Loaded:
+def _load_project(root: Path, with_records: bool = True) -> Loaded:
     diags: list[Diagnostic] = []
     bib_path = root / BIB_FILE
     bib_outside = _outside(root, bib_path, BIB_FILE) if bib_path.is_file() else None
@@ -812,7 +814,8 @@ def _load_project(root: Path) -> Loaded:
     screening: dict[str, Document] = {}
     files = 0
     real_root = root.resolve()
-    for folder, target in ((CODEBOOK_DIR, codebook), (STUDIES_DIR, records), (SCREENING_DIR, screening)):
+    folders = ((CODEBOOK_DIR, codebook), (STUDIES_DIR, records), (SCREENING_DIR, screening))
+    for folder, target in folders if with_records else folders[:1]:
         directory = root / folder
         try:
             folder_inside = directory.resolve().is_relative_to(real_root)

@@ -66,3 +66,21 @@ def test_no_traceback_for_a_binary_record(tmp_path: Path) -> None:
 
 def test_schema_is_not_stale() -> None:
     assert run("--root", str(ROOT), "schema", "--check") == (0, "", "")
+
+
+def test_new_fmt_and_schema_read_the_vocabularies_without_the_records(tmp_path: Path) -> None:
+    """They need the codebook (and `new` the bibliography), not a full check of every record."""
+    from generator.check import check_codebook
+    from generator.load import load_project
+
+    root = make_project(tmp_path / "p")
+    (root / "evidence/studies/smith2020.yaml").write_text("summary: [unclosed\n", encoding="utf-8")
+    loaded = load_project(root, records=False)
+    assert loaded.records == {} and loaded.screening == {} and loaded.bib.entries and loaded.codebook
+    codebook, diags = check_codebook(loaded)
+    assert "logics" in codebook.vocabularies and diags == []
+    # the broken record does not stop them (check reports it)
+    assert run("--root", str(root), "schema")[0] == 0
+    assert run("--root", str(root), "schema", "--check")[0] == 0
+    code, _, err = run("--root", str(root), "new", "ek2019")
+    assert code == 1 and "'ek2019' is not a key in references.bib" in err  # refused for its own reason only
