@@ -101,7 +101,7 @@ class _Canon(HTMLParser):
         if name:
             self.out.append(f"<{name}>")
 
-    def handle_endtag(self, tag: str) -> None:
+    def handle_endtag(self, tag: str) -> None:  # noqa: ARG002 - HTMLParser.handle_endtag signature
         if self.stack:
             name = self.stack.pop()
             if name:

@@ -94,7 +94,8 @@ def synthesise(n: int, dest: Path, seed: int = 1) -> Path:
             "route": "founding-list", "basis": rng.choice(vocab["basis"][1:]),
             "sources": [{"url": f"https://example.org/studies/{key}", "kind": "publisher-abstract",
                          "note": "The synthetic abstract."}],
-            "coding_note": _sentence(rng, 25), "claims": claims,
+            "coding_note": "Coded from the synthetic abstract at the example address. " + _sentence(rng, 25),
+            "claims": claims,
         }
         (studies / f"{key}.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=78),
                                              encoding="utf-8")
@@ -114,7 +115,9 @@ def synthesise(n: int, dest: Path, seed: int = 1) -> Path:
             (studies / f"{e.key}.yaml").write_text(
                 "summary: A source of the codebook.\ncountries: []\nsectors: []\nlogics: []\nbarriers: []\n"
                 "route: founding-list\nbasis: secondary\nsources:\n  - url: https://example.org/source\n"
-                "    kind: secondary\n    note: A codebook source.\n", encoding="utf-8")
+                "    kind: secondary\n    note: A codebook source.\n"
+                "coding_note: A record only so that the codebook's source resolves; the synthetic atlas codes nothing "
+                "from it.\n", encoding="utf-8")
     (dest / "evidence/changes.yaml").write_text(
         f'- version: 0.1.0\n  date: "2026-11-28"\n  note: Synthetic.\n  added: [{", ".join(keys)}]\n  recoded: []\n',
         encoding="utf-8")

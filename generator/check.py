@@ -291,6 +291,7 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
         out.append(diagnostic(C.RECORD_NOT_IN_BIBLIOGRAPHY, doc.path, 1, 1,
                               f"no entry '{key}' in references.bib", hint))
     out.extend(_check_claims(doc, allowed))
+    out.extend(_check_coding_note(doc))
     if spec.TRADITIONS in codebook.vocabularies:
         countries = doc.data.get(spec.COUNTRIES)
         for j, code in enumerate(countries if isinstance(countries, list) else []):
@@ -300,6 +301,23 @@ def _check_record(key: str, doc: Document, validator: Validator, codebook: Codeb
                                       f"country '{code}' is neither in a tradition nor listed as unassigned "
                                       "in evidence/codebook/traditions.yaml"))
     return out
+
+
+CODING_NOTE_MIN = 80  # characters, spaces collapsed
+
+
+def _check_coding_note(doc: Document) -> list[Diagnostic]:
+    """A record says what its coding rests on (a content rule, not a shape: the schema cannot say it)."""
+    note = doc.data.get(spec.CODING_NOTE)
+    if not isinstance(note, str):
+        return []  # missing or not text: the schema reports it
+    length = len(" ".join(note.split()))
+    if length >= CODING_NOTE_MIN:
+        return []
+    line, col = doc.at((spec.CODING_NOTE,))
+    return [diagnostic(C.CODING_NOTE_SHORT, doc.path, line, col,
+                       f"{spec.CODING_NOTE} has {length} characters; a record says what its coding rests on in "
+                       f"at least {CODING_NOTE_MIN}")]
 
 
 def _claim_terms(codebook: Codebook) -> dict[str, frozenset[str]]:

@@ -75,6 +75,7 @@ class C(StrEnum):
     CODEBOOK_UNKNOWN_SOURCE = "codebook-unknown-source"
     CODEBOOK_COUNTRY_TWICE = "codebook-country-twice"
     CODEBOOK_UNKNOWN_FIELD = "codebook-unknown-field"
+    CODING_NOTE_SHORT = "coding-note-short"
     CODEBOOK_MISSING = "codebook-missing"
 
 
@@ -352,6 +353,12 @@ CODES: dict[C, Code] = {
              "A country is in two traditions, or in a tradition and under 'unassigned'. A country "
              "has at most one administrative tradition.",
              "Keep the country in one place."),
+        Code(C.CODING_NOTE_SHORT, _W, "Coding note missing or too short",
+             "Every record says what its coding rests on: what was read where, how each tie between a "
+             "logic and a barrier or enabler was read, and what was left out because it could not be "
+             "confirmed. A note under 80 characters cannot say that.",
+             "Write a `coding_note` of at least 80 characters: the source read, the readings that are "
+             "interpretations, and what was left out."),
         Code(C.CODEBOOK_UNKNOWN_FIELD, _E, "Vocabulary serves no field of the record format",
              "A vocabulary's `field` names where records use its terms: a plain name for a new field of "
              "its own, or one of the nested fields the format declares (generator/spec.py), such as "

@@ -113,7 +113,7 @@ RECORD_FIELDS: tuple[Field, ...] = (
     Field(BASIS, "term", "basis", "basis", faceted=True, shown=12),
     Field(SOURCES, "source-list", required=True,
           description="Every address the coder read the work at, most important first."),
-    Field(CODING_NOTE, "text",
+    Field(CODING_NOTE, "text", required=True,
           description="What the coding was based on, what was checked where, and what was left out "
                       "because it could not be confirmed."),
     Field(CLAIMS, "claim-list",

@@ -121,7 +121,8 @@ def convert(rows: list[dict[str, str]]) -> tuple[dict[str, str], str]:
             "basis": "secondary",
             "sources": [{"url": f"https://cases.example.org/studies/{study_id}", "kind": "secondary",
                          "note": "The case spreadsheet's rows for this study."}],
-            "coding_note": f"Converted from spreadsheet rows of study {study_id} ({len(cases)} rows).",
+            "coding_note": f"Converted from spreadsheet rows of study {study_id} ({len(cases)} rows): each code is "
+                           "a column's value mapped to the codebook.",
         }
         records[f"{key}.yaml"] = yaml.safe_dump(record, allow_unicode=True, sort_keys=False, width=100)
         bib.append(f"@article{{{key},\n  author  = {{{first['author']}, Ann}},\n  title   = {{{first['title']}}},\n"

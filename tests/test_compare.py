@@ -28,6 +28,7 @@ def _project(tmp_path: Path) -> Path:
         "summary: A third fixture.\nstudy_type: conceptual\ncountries: [SE]\nsectors: [health]\n"
         "logics: [professional, state]\nbarriers: [resource-constraints]\nroute: founding-list\nbasis: abstract\n"
         "sources:\n  - url: https://example.org/ek\n    kind: publisher-abstract\n    note: Abstract.\n"
+        "coding_note: Coded from the fixture abstract; the state logic is read in its one argument, nothing else.\n"
         "claims:\n  - kind: argument\n    claim: x\n    logics: [state]\n    countries: [SE]\n    locator: p. 1\n")
     return root
 

@@ -37,8 +37,8 @@ def test_new_then_check_reports_only_the_fields_left_to_fill(tmp_path: Path) -> 
     found = re.findall(r"ek2021\.yaml:\d+:\d+: error\[([a-z-]+)\] ([\w\[\].]+) must be", out)
     assert sorted(found) == sorted([("wrong-type", f) for f in
                                     ("summary", "countries", "sectors", "logics", "barriers", "route", "basis",
-                                     "sources[0].url", "sources[0].kind", "sources[0].note")])
-    assert out.count("error[") == 10  # nothing else: the rest of the template is valid
+                                     "sources[0].url", "sources[0].kind", "sources[0].note", "coding_note")])
+    assert out.count("error[") == 11  # nothing else: the rest of the template is valid
     assert "bib-unused" not in out  # the new record cites the entry
 
 

@@ -111,14 +111,11 @@ def test_every_reference_of_the_chapter_has_an_entry_and_a_record() -> None:
 
 @pytest.mark.parametrize("path", RECORDS, ids=[p.stem for p in RECORDS])
 def test_records_say_what_their_coding_rests_on(path: Path) -> None:
+    """The basis (schema), the coding note (check: coding-note-short), the sources (schema) and arguments-only
+    works (check: claim-kind-mismatch) are located diagnostics of `evidence check --strict`, run on the base
+    by test_cli.py::test_shipped_evidence_base_is_clean_in_strict_mode; this keeps the one judgement that
+    check cannot make from words alone."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert data["basis"] in {"full-text", "abstract", "publisher-description", "secondary"}
-    assert len(data.get("coding_note", "")) > 80
-    assert data["sources"], "every record names where its coding was read"
-    if data.get("study_type") in ("conceptual", "review", "methodological"):
-        assert all(c["kind"] == "argument" for c in data.get("claims") or []), "works without data only argue"
-    for c in data.get("claims") or []:
-        assert c["kind"] in ("finding", "argument") and c["locator"]
     if data["basis"] != "full-text":
         assert all(src["kind"] != "full-text" or "not" in src["note"] or "only" in src["note"].lower()
                    for src in data["sources"]), "a full text listed as read makes the basis full-text"
