@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Re-install when the dependency list changes.
 STAMP      := $(VENV)/.installed
-CITE_STAMP := $(VENV)/.installed-cite
+SITE_STAMP := $(VENV)/.installed-site
 TEST_STAMP := $(VENV)/.installed-test
+LINT_STAMP := $(VENV)/.installed-lint
 
 
 .PHONY: install site serve test test-fast check fmt lint lock bench bench-csl clean golden
@@ -16,24 +17,29 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
-# pandoc (for formatted references) only where pages are built: never for `evidence check`.
-$(CITE_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[cite]'
+# Extras: site (pandoc, for formatted references; only where pages are built, never for `evidence check`),
+# lint (ruff, mypy) and test (the suite, which builds sites and lints, so it includes both).
+$(SITE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[site]'
 	@touch $@
 
 $(TEST_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
 
+$(LINT_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lint]'
+	@touch $@
+
 ## install: create .venv and install the project (the `evidence` command)
 install: $(STAMP)
 
 ## site: check the evidence base and build the site into site/
-site: $(CITE_STAMP)
+site: $(SITE_STAMP)
 	$(BIN)/evidence build
 
 ## serve: preview the site at http://127.0.0.1:8000, rebuilding on changes
-serve: $(CITE_STAMP)
+serve: $(SITE_STAMP)
 	$(BIN)/evidence serve
 
 ## check: check the evidence base only
@@ -61,7 +67,7 @@ test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not browser"
 
 ## lint: ruff and mypy
-lint: $(TEST_STAMP)
+lint: $(LINT_STAMP)
 	$(BIN)/ruff check generator tests
 	$(BIN)/mypy generator tests
 
@@ -73,11 +79,11 @@ clean:
 	rm -rf site build .pytest_cache
 
 ## bench: speed, memory and size at 1,000 and 10,000 studies (slow; writes bench/results/DATE.md)
-bench: $(CITE_STAMP)
+bench: $(SITE_STAMP)
 	$(BIN)/python bench/bench.py
 
 ## bench-csl: the CSL processor test suite against citeproc-py, pandoc (and citeproc-js when npm can install it)
-bench-csl: $(CITE_STAMP)
+bench-csl: $(SITE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	-@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix bench/.npm citeproc@2.4.63
 	$(BIN)/python bench/csl_suite.py

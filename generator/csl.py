@@ -261,8 +261,8 @@ def pandoc_binary() -> str:
     try:
         import pypandoc
     except ImportError as exc:
-        raise RuntimeError("formatting references needs pandoc: install the 'cite' extra "
-                           "(pip install -e '.[cite]', which `make site` does)") from exc
+        raise RuntimeError("formatting references needs pandoc: install the 'site' extra "
+                           "(pip install -e '.[site]', which `make site` does)") from exc
     return str(pypandoc.get_pandoc_path())
 
 

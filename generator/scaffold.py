@@ -29,7 +29,7 @@ def _wrap(text: str, prefix: str = "# ") -> list[str]:
 
 
 def _reference(entry: BibEntry) -> str:
-    """The APA reference; without pandoc (an install without the 'cite' extra), authors, year and title."""
+    """The APA reference; without pandoc (an install without the 'site' extra), authors, year and title."""
     item = csl_item(entry)
     try:
         formatted = format_html([item], "apa")[0]

@@ -80,7 +80,7 @@ def test_output_does_not_depend_on_chunking(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_evidence_check_does_not_need_pandoc() -> None:
-    """The pre-commit hook installs the package without the 'cite' extra."""
+    """The pre-commit hook installs the package without the 'site' extra."""
     import subprocess
     import sys
 

@@ -213,7 +213,7 @@ def test_templates_exist() -> None:
 
 
 def test_new_works_without_pandoc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An install without the 'cite' extra still writes the record, with a plainer reference line."""
+    """An install without the 'site' extra still writes the record, with a plainer reference line."""
     import generator.csl
 
     def missing() -> str:
