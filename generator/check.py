@@ -336,19 +336,19 @@ def _check_claims(doc: Document, allowed_terms: dict[str, frozenset[str]]) -> li
     for i, claim in enumerate(claims if isinstance(claims, list) else []):
         if not isinstance(claim, dict):
             continue
-        if claim.get("kind") == "argument" and spec.APPRAISAL in claim:
+        if claim.get(spec.KIND) == "argument" and spec.APPRAISAL in claim:
             line, col = doc.at((spec.CLAIMS, i, spec.APPRAISAL, "<key>"))
             out.append(diagnostic(C.APPRAISAL_ON_ARGUMENT, doc.path, line, col,
                                   f"claims[{i}] is an argument, and arguments are not appraised",
                                   "Remove the appraisal, or make the claim a finding if it reports the study's data."))
-        if claim.get("kind") == "finding" and spec.APPRAISAL not in claim:
-            line, col = doc.at((spec.CLAIMS, i, "kind"))
+        if claim.get(spec.KIND) == "finding" and spec.APPRAISAL not in claim:
+            line, col = doc.at((spec.CLAIMS, i, spec.KIND))
             out.append(diagnostic(C.FINDING_UNAPPRAISED, doc.path, line, col,
                                   f"claims[{i}] is a finding with no appraisal",
                                   "Add 'appraisal:' with design, reporting, transparency, confidence and a "
                                   "one-line reason (see the codebook page)."))
-        if claim.get("kind") == "finding" and study_type in ARGUMENT_ONLY_TYPES:
-            line, col = doc.at((spec.CLAIMS, i, "kind"))
+        if claim.get(spec.KIND) == "finding" and study_type in ARGUMENT_ONLY_TYPES:
+            line, col = doc.at((spec.CLAIMS, i, spec.KIND))
             out.append(diagnostic(C.CLAIM_KIND_MISMATCH, doc.path, line, col,
                                   f"claims[{i}] is a finding, but a {study_type} work reports no data of its own",
                                   "Write 'kind: argument', or correct the record's study_type if the work "

@@ -252,14 +252,14 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             claim_codes[spec.TRADITIONS] = tuple(sorted({tradition_of[x] for x in claim_codes[spec.COUNTRIES]
                                                          if x in tradition_of}))
             raw = c.get(APPRAISAL)
-            appraisal = Appraisal(**{f: str(raw[f]) for f in APPRAISAL_FIELDS}, reason=_clean(raw["reason"])) \
-                if isinstance(raw, dict) and c["kind"] == "finding" else None
+            appraisal = Appraisal(**{f: str(raw[f]) for f in APPRAISAL_FIELDS}, reason=_clean(raw[spec.REASON])) \
+                if isinstance(raw, dict) and c[spec.KIND] == "finding" else None
             claim_codes[spec.CONFIDENCE] = (appraisal.confidence,) if appraisal else ()
-            claims.append(Claim(key, i, str(c["kind"]), _clean(c["claim"]), _clean(c["locator"]), claim_codes,
+            claims.append(Claim(key, i, str(c[spec.KIND]), _clean(c[spec.CLAIM]), _clean(c[spec.LOCATOR]), claim_codes,
                                 appraisal))
         levels = {x for claim in claims for x in claim.codes[spec.CONFIDENCE]}
         codes[spec.CONFIDENCE] = tuple(t for t in confidence_order if t in levels)
-        sources = tuple(Source(str(x["url"]).strip(), str(x["kind"]), _clean(x["note"]))
+        sources = tuple(Source(str(x[spec.URL]).strip(), str(x[spec.KIND]), _clean(x[spec.NOTE]))
                         for x in data.get(SOURCES) or [])
         unconfirmed = qualified_fields(entry.fields, "unconfirmed")
         doubtful = qualified_fields(entry.fields, "doubtful")

@@ -191,6 +191,12 @@ class Renderer:
         vocab = self.model.codebook.vocabularies.get(vocabulary)
         return vocab.terms[slug].label if vocab and slug in vocab.terms else slug
 
+    def appraisal_labels(self, appraisal: Any) -> list[str]:
+        """The labels of an appraisal's coded judgements, in the spec's order (design, reporting,
+        transparency, confidence)."""
+        return [self.vocab_label(f.vocabulary or "", getattr(appraisal, f.name.rsplit(".", 1)[1]))
+                for f in spec.APPRAISAL_FIELDS if f.kind == "term"]
+
     def strength(self, refs: Any) -> str:
         """How strong a set of findings is, in words: '3 findings: 1 moderate, 2 low'."""
         refs = list(refs)
@@ -220,6 +226,7 @@ class Renderer:
             "reading_list": self.reading_list, "h": html_text, "h_block": html_block,
             "claim_link": self.claim_link, "claim": self.model.claim, "cite_or_key": self.cite_or_key,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
+            "appraisal_labels": self.appraisal_labels,
             "external": self.external, "U": urls, "page_href": self.page_href, "index_of": self.index_of,
             "matrix_of": self.matrix_of,
         }

@@ -152,7 +152,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
     code_fields = [f.name for f in model.specs]
     study_cols = study_columns(model)
     studies = [study_cols]
-    claims = [["study", "claim", "kind", "text", "locator", *CLAIM_LIST_FIELDS]]
+    claims = [["study", spec.CLAIM, spec.KIND, "text", spec.LOCATOR, *CLAIM_LIST_FIELDS]]
     records = []
     for key, s in model.studies.items():
         studies.append([key, "; ".join(s.authors), s.year, s.title, s.entry_type, s.container, s.doi or "",
@@ -163,9 +163,10 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
                            *["; ".join(c.codes[x]) for x in CLAIM_LIST_FIELDS]])
         records.append({"key": key, "reference": s.csl, spec.SUMMARY: s.summary, spec.CODING_NOTE: s.coding_note,
                         "codes": {f: list(s.codes[f]) for f in code_fields},
-                        spec.SOURCES: [{"url": src.url, "kind": src.kind, "note": src.note} for src in s.sources],
+                        spec.SOURCES: [{spec.URL: src.url, spec.KIND: src.kind, spec.NOTE: src.note}
+                                       for src in s.sources],
                         "unconfirmed_fields": list(s.unconfirmed), "doubtful_fields": list(s.doubtful),
-                        spec.CLAIMS: [{"index": c.index, "kind": c.kind, "claim": c.claim, "locator": c.locator,
+                        spec.CLAIMS: [{"index": c.index, spec.KIND: c.kind, spec.CLAIM: c.claim, spec.LOCATOR: c.locator,
                                     "codes": {x: list(c.codes[x]) for x in CLAIM_LIST_FIELDS}} for c in s.claims]})
     evidence = {"title": dataset.get("title", ""), "version": dataset.get("version", ""),
                 "released": dataset.get("released", ""), "studies": records}
@@ -187,7 +188,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
             {"name": spec.CLAIMS, "path": f"{spec.CLAIMS}.csv", "format": "csv", "mediatype": "text/csv",
              "encoding": "utf-8",
              "description": "One row per claim: kind 'finding' (from the study's own data) or 'argument'.",
-             "schema": {"fields": fields(claims[0], integer=("claim",)), "primaryKey": ["study", "claim"],
+             "schema": {"fields": fields(claims[0], integer=(spec.CLAIM,)), "primaryKey": ["study", spec.CLAIM],
                         "foreignKeys": [{"fields": ["study"], "reference": {"resource": "studies", "fields": ["key"]}}]}},
             {"name": "evidence", "path": "evidence.json", "format": "json", "mediatype": "application/json",
              "encoding": "utf-8"},

@@ -21,7 +21,7 @@ SCHEMA_ID = "https://coproduction-atlas.example/schema/study.schema.json"
 CLAIM_LIST_FIELDS = spec.CLAIM_LIST_FIELDS
 CLAIM_ORDER = spec.claim_field_order()
 APPRAISAL_ORDER = spec.nested_order(spec.APPRAISAL_FIELDS)
-APPRAISAL_FIELDS = tuple(f for f in APPRAISAL_ORDER if f != "reason")
+APPRAISAL_FIELDS = tuple(f for f in APPRAISAL_ORDER if f != spec.REASON)
 SOURCE_ORDER = spec.nested_order(spec.SOURCE_FIELDS)
 ARGUMENT_ONLY_TYPES = spec.ARGUMENT_ONLY_TYPES
 URL_PATTERN = r"^https?://[^\s]+$"
@@ -72,7 +72,7 @@ def _nested(fields: tuple[spec.Field, ...], by_field: dict[str, Vocabulary]) -> 
 
 def _sources_schema(by_field: dict[str, Vocabulary]) -> dict[str, Any]:
     props = _nested(spec.SOURCE_FIELDS, by_field)
-    props["url"].update(pattern=URL_PATTERN, **{"x-pattern-words": URL_WORDS})
+    props[spec.URL].update(pattern=URL_PATTERN, **{"x-pattern-words": URL_WORDS})
     return {
         "type": "array",
         "minItems": 1,

@@ -73,6 +73,10 @@ CODING_NOTE = "coding_note"
 SOURCES = "sources"
 CLAIMS = "claims"
 APPRAISAL = "appraisal"  # a claim's
+# the keys of a claim, a source and an appraisal
+KIND, CLAIM, LOCATOR = "kind", "claim", "locator"  # a claim's (and KIND a source's)
+URL, NOTE = "url", "note"  # a source's
+REASON = "reason"  # an appraisal's
 
 LOGICS = "logics"  # the institutional logics: rows of the synthesis, the gap map and most matrices
 TIES = ("barriers", "enablers")  # what a claim ties a logic to (the synthesis by logic)
@@ -133,11 +137,11 @@ DERIVED_FIELDS: tuple[Field, ...] = (
 # --- nested fields -----------------------------------------------------------------------------------
 
 CLAIM_FIELDS: tuple[Field, ...] = (
-    Field("claims.kind", "term", "claim_kinds", required=True,
+    Field(f"{CLAIMS}.{KIND}", "term", "claim_kinds", required=True,
           description="finding (the study's own data) or argument (what a work argues)."),
-    Field("claims.claim", "text", required=True, description="One claim of the work, in your own words."),
+    Field(f"{CLAIMS}.{CLAIM}", "text", required=True, description="One claim of the work, in your own words."),
     # then the record fields with on_claims, in record order
-    Field("claims.locator", "line", required=True,
+    Field(f"{CLAIMS}.{LOCATOR}", "line", required=True,
           description="Where the claim is made: 'p. 230', 'section 4', or 'abstract'."),
     Field(f"{CLAIMS}.{APPRAISAL}", "appraisal-map", description="Appraisal of an empirical finding (never of an argument)."),
 )
@@ -146,14 +150,14 @@ APPRAISAL_FIELDS: tuple[Field, ...] = (
     Field("claims.appraisal.reporting", "term", "reporting", required=True),
     Field("claims.appraisal.transparency", "term", "transparency", required=True),
     Field("claims.appraisal.confidence", "term", "confidence", required=True, agreed=True),
-    Field("claims.appraisal.reason", "text", required=True,
+    Field(f"{CLAIMS}.{APPRAISAL}.{REASON}", "text", required=True,
           description="One or two sentences in your own words: why this confidence."),
 )
 SOURCE_FIELDS: tuple[Field, ...] = (
-    Field("sources.url", "line", required=True, description="The address read, as a reader can open it."),
-    Field("sources.kind", "term", "source_kinds", required=True,
+    Field(f"{SOURCES}.{URL}", "line", required=True, description="The address read, as a reader can open it."),
+    Field(f"{SOURCES}.{KIND}", "term", "source_kinds", required=True,
           description="What the address is: publisher's abstract page, author manuscript, ..."),
-    Field("sources.note", "text", required=True,
+    Field(f"{SOURCES}.{NOTE}", "text", required=True,
           description="What was read there, e.g. 'abstract only' or 'the whole text'."),
 )
 SCREENING_FIELDS: tuple[Field, ...] = (

@@ -14,7 +14,8 @@ from generator.codebook import Codebook, vocabulary_from_data
 from generator.schema import record_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = sorted({f.name for f in (*spec.RECORD_FIELDS, *spec.DERIVED_FIELDS)} | {spec.APPRAISAL})
+NAMES = sorted({f.name for f in (*spec.RECORD_FIELDS, *spec.DERIVED_FIELDS)} | {spec.APPRAISAL} |
+               {f.name.rsplit(".", 1)[1] for f in (*spec.CLAIM_FIELDS, *spec.APPRAISAL_FIELDS, *spec.SOURCE_FIELDS)})
 
 # Where a field's name may still be written as a string, and why: these strings name something else
 # that happens to share the word (the key of another file format, or a third-party data structure).
@@ -25,6 +26,20 @@ ALLOWED = {
     ("screening.py", "route"): "the screening log's own key (search or review), not the record field",
     ("schema.py", "route"): "the screening log's own key, in the screening log schema",
     ("worldmap.py", "countries"): "the object name inside the bundled TopoJSON world map",
+    ("check.py", "note"): "the key of a release in evidence/changes.yaml",
+    ("codebook.py", "reason"): "the traditions vocabulary's reason for countries left unassigned",
+    ("csl.py", "url"): "the BibTeX field url, mapped to CSL-JSON's URL",
+    ("exports.py", "url"): "the BibTeX field url",
+    ("load.py", "url"): "the BibTeX field url, kept verbatim",
+    ("render.py", "claim"): "the name of the template helper that looks a claim up",
+    ("render_compare.py", "url"): "the study page's address in the explorer's index",
+    ("schema.py", "url"): "a screening log candidate's key, in the screening log schema",
+    ("schema.py", "note"): "a screening log candidate's key, in the screening log schema",
+    ("schema.py", "reason"): "a screening log candidate's key, in the screening log schema",
+    ("screening.py", "url"): "a screening log candidate's key",
+    ("screening.py", "note"): "a screening log candidate's key",
+    ("screening.py", "reason"): "a screening log candidate's key",
+    ("site_cache.py", "url"): "the attribute of a MkDocs navigation item",
 }
 
 
