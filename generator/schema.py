@@ -1,9 +1,9 @@
-"""The record format as a JSON Schema, generated from the codebook.
+"""The record format as a JSON Schema, generated from the field spec (spec.py) and the codebook.
 
 The same schema validates records in `evidence check` and gives editors
 completion (through the yaml-language-server modeline at the top of each record);
-`schema/study.schema.json` is this function's output, and a test fails when the
-committed copy is stale.
+`schema/study.schema.json` is this function's output, and
+tests/test_cli.py::test_schema_is_not_stale fails when the committed copy is stale.
 """
 
 from __future__ import annotations
