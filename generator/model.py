@@ -118,6 +118,10 @@ class Study:
         return len(self.unconfirmed)
 
     @property
+    def n_doubtful(self) -> int:
+        return len(self.doubtful)
+
+    @property
     def short_cite(self) -> str:
         fam = self.author_families
         who = fam[0] if len(fam) == 1 else f"{fam[0]} & {fam[1]}" if len(fam) == 2 else f"{fam[0]} et al." if fam else "Anon."

@@ -193,3 +193,18 @@ def test_the_codebook_page_lists_every_vocabulary(built_site: Path) -> None:
     assert len(rows) == len(_shipped_codebook().vocabularies) + 1  # and countries, which has no file
     page = (built_site / "codebook/index.html").read_text(encoding="utf-8")
     assert all(f'href="../{f.section}/"' in page for f in spec.dimensions(_shipped_codebook()) if f.section)
+
+
+def test_templates_only_format() -> None:
+    """No template counts, sorts, pluralises or joins a path: the model and urls.py have done it."""
+    forbidden = {
+        "counts": r"\|\s*length|\|\s*count\b|\|\s*sum\b",
+        "sorts": r"\|\s*sort\b|\|\s*dictsort\b|\|\s*groupby\b",
+        "pluralises": r"""["']s["']\s+if\b|if\s+[\w.]+\s*==\s*1\s+else|\bplural\(""",
+        "joins a path": r"""~\s*["'][^"']*(\.md|/)["']|["'][^"']*/["']\s*~""",
+    }
+    found = []
+    for path in sorted((ROOT / "generator/templates").glob("*.j2")):
+        code = " ".join(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", path.read_text(encoding="utf-8"), re.S))
+        found += [f"{path.name} {what}" for what, pattern in forbidden.items() if re.search(pattern, code)]
+    assert found == []
