@@ -22,6 +22,7 @@ from .model import CLAIM_KINDS, Claim, Model, Term
 # The matrices the site publishes, (row dimension, column dimension): the spec's.
 MATRICES = spec.MATRICES
 CLAIM_LEVEL = tuple(f.name for f in spec.dimensions() if f.on_claims)
+_SECTION = {f.name: f.section for f in spec.dimensions()}  # the matrices' fields are all declared in the spec
 
 ClaimRef = tuple[str, int]  # (study key, claim index)
 
@@ -109,8 +110,7 @@ class Matrix:
 
 def matrix_slug(row_field: str, col_field: str) -> str:
     """URL part of a matrix, from the dimensions' URL sections (logics-by-sectors, sectors-by-study-types)."""
-    section = {f.name: f.section for f in spec.dimensions()}
-    return f"{section[row_field]}-by-{section[col_field]}"
+    return f"{_SECTION[row_field]}-by-{_SECTION[col_field]}"
 
 
 def _heat(n: int, most: int) -> int:

@@ -1,11 +1,12 @@
 """The record format, declared once: every field of a study record and what each stage does with it.
 
 This is the only place the field list is written (issue #13). The schema, `check`, the scaffold of
-`evidence new`, `fmt`, `diff`, agreement, the model, the matrices, the explorer's facets, the study
-page's rows and the term pages all read it. What the codebook already says is not repeated here: a
-vocabulary field's `multiple` and `required` come from its `evidence/codebook/<name>.yaml`, and a
-vocabulary added to the codebook with a plain `field` becomes a field with the defaults of
-`_added_field` (term pages, a study-page row and an explorer facet), with no code edit.
+`evidence new`, `fmt`, `diff`, agreement, the model, the matrices, the explorer's facets and
+side-by-side view, the study page's rows, the term pages, the site's navigation and the codebook page
+all read it. What the codebook already says is not repeated here: a vocabulary field's `multiple`
+and `required` come from its `evidence/codebook/<name>.yaml`, and a vocabulary added to the codebook
+with a plain `field` becomes a field with the defaults of `_added_field` (term pages, a study-page
+row, an explorer facet and a nav entry), with no code edit.
 
 Fields nested in claims, sources, appraisals and screening logs are declared below in the same way;
 their names in the codebook are dotted paths (`claims.kind`).
@@ -33,6 +34,7 @@ class Codebook(Protocol):  # what the spec reads of the codebook (codebook.Codeb
     @property
     def vocabularies(self) -> Mapping[str, _Vocabulary]: ...
     def by_field(self) -> Mapping[str, _Vocabulary]: ...
+
 
 # text: prose, folded by `fmt`; line: a short value kept on its line (an address, a locator)
 Kind = Literal["text", "line", "term", "terms", "iso-countries", "source-list", "claim-list", "appraisal-map",
