@@ -35,7 +35,7 @@ from .load import STUDIES_DIR, Document, load_yaml
 NONE = "(none)"
 SINGLE = tuple(f.name for f in spec.dimensions() if f.agreed and f.kind == "term")
 MULTIPLE = tuple(f.name for f in spec.dimensions() if f.agreed and f.is_list)
-APPRAISAL = tuple(f.name.rsplit(".", 1)[1] for f in spec.APPRAISAL_FIELDS if f.agreed)
+APPRAISAL = tuple(f.key for f in spec.APPRAISAL_FIELDS if f.agreed)
 DIMENSIONS = (*SINGLE, *MULTIPLE, *(f"{spec.APPRAISAL}.{a}" for a in APPRAISAL))
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import spec
-from .model import CLAIM_KINDS, Claim, Model, Term
+from .model import CLAIM_KINDS, Claim, Count, Model, Term
 
 # The matrices the site publishes, (row dimension, column dimension): the spec's.
 MATRICES = spec.MATRICES
@@ -45,26 +45,11 @@ class Cell:
         tied = set(self.studies)
         return tuple(k for k in self.co_coded if k not in tied)
 
-    @property
-    def n_findings(self) -> int:
-        return len(self.findings)
-
-    @property
-    def n_arguments(self) -> int:
-        return len(self.arguments)
-
-    @property
-    def n_studies(self) -> int:
-        return len(self.studies)
-
-    @property
-    def n_untied(self) -> int:
-        return len(self.untied)
-
-    @property
-    def n_co_coded(self) -> int:
-        return len(self.co_coded)
-
+    n_findings = Count("findings")
+    n_arguments = Count("arguments")
+    n_studies = Count("studies")
+    n_untied = Count("untied")
+    n_co_coded = Count("co_coded")
 
 @dataclass(frozen=True)
 class Total:
@@ -95,10 +80,7 @@ class Matrix:
     def has_evidence(self, cell: Cell) -> bool:
         return bool(cell.claims) if self.claim_level else bool(cell.studies)
 
-    @property
-    def n_cells(self) -> int:
-        return len(self.cells)
-
+    n_cells = Count("cells")
     @property
     def gap_count(self) -> int:
         return sum(1 for c in self.cells.values() if not self.has_evidence(c))
@@ -206,14 +188,8 @@ class Outcome:
     basis: tuple[tuple[str, int], ...]  # (basis slug, number of studies with findings), most first
     founding: bool  # the founding chapter argues it
 
-    @property
-    def n_found_in(self) -> int:
-        return len(self.found_in)
-
-    @property
-    def n_arguments(self) -> int:
-        return len(self.arguments)
-
+    n_found_in = Count("found_in")
+    n_arguments = Count("arguments")
     @property
     def agreement(self) -> str:
         if self.findings and self.arguments:

@@ -23,11 +23,10 @@ from .scaffold import MODELINE
 from .schema import APPRAISAL_ORDER, CLAIM_ORDER, SOURCE_ORDER, record_fields
 
 # Lists of mappings and the order of each item's keys; nested mappings and the order of their keys.
-ITEM_ORDER = {next(f.name for f in spec.RECORD_FIELDS if f.kind == kind): order
-              for kind, order in (("claim-list", CLAIM_ORDER), ("source-list", SOURCE_ORDER))}
-MAPPING_ORDER = {next(f.name for f in spec.CLAIM_FIELDS if f.kind == "appraisal-map").rsplit(".", 1)[1]: APPRAISAL_ORDER}
+ITEM_ORDER = {spec.CLAIMS: CLAIM_ORDER, spec.SOURCES: SOURCE_ORDER}
+MAPPING_ORDER = {spec.APPRAISAL: APPRAISAL_ORDER}
 # keys whose values are folded text, at any depth (a record's, a claim's, a source's, an appraisal's)
-TEXT_KEYS = tuple(dict.fromkeys(f.name.rsplit(".", 1)[-1] for f in (
+TEXT_KEYS = tuple(dict.fromkeys(f.key for f in (
     *spec.RECORD_FIELDS, *spec.CLAIM_FIELDS, *spec.SOURCE_FIELDS, *spec.APPRAISAL_FIELDS)
     if f.kind == "text"))
 TEXT_WIDTH = 78

@@ -27,13 +27,21 @@ DERIVED = spec.derived_names()  # dimensions computed here, not read from record
 # Dimensions whose co-occurrence is worth showing on every term page.
 COMPARED = tuple(f.name for f in spec.dimensions() if f.compared)
 RELATED_FIELDS = tuple(f.name for f in spec.dimensions() if f.related)
+CONFIDENCE_VOCABULARY = spec.by_name()[spec.CONFIDENCE].vocabulary or ""  # orders the derived confidence levels
 RELATED_LIMIT = 5
 COOCCUR_LIMIT = 8
 
 
-# The structural fields of a record, by their names in the spec.
-SUMMARY, CODING_NOTE, SOURCES, CLAIMS, APPRAISAL = spec.SUMMARY, spec.CODING_NOTE, spec.SOURCES, spec.CLAIMS, \
-    spec.APPRAISAL
+class Count:
+    """A read-only count of one of an object's collections (`n_studies = Count("studies")`): templates
+    print counts the model gives and never count for themselves."""
+
+    def __init__(self, attr: str) -> None:
+        self.attr = attr
+
+    def __get__(self, obj: object, owner: type | None = None) -> int:
+        return len(getattr(obj, self.attr))
+
 
 CLAIM_KINDS = ("finding", "argument")  # the order claims are counted and shown in
 
@@ -105,22 +113,10 @@ class Study:
     def arguments(self) -> tuple[Claim, ...]:
         return tuple(c for c in self.claims if c.kind == "argument")
 
-    @property
-    def n_findings(self) -> int:
-        return len(self.findings)
-
-    @property
-    def n_arguments(self) -> int:
-        return len(self.arguments)
-
-    @property
-    def n_unconfirmed(self) -> int:
-        return len(self.unconfirmed)
-
-    @property
-    def n_doubtful(self) -> int:
-        return len(self.doubtful)
-
+    n_findings = Count("findings")
+    n_arguments = Count("arguments")
+    n_unconfirmed = Count("unconfirmed")
+    n_doubtful = Count("doubtful")
     @property
     def short_cite(self) -> str:
         fam = self.author_families
@@ -144,18 +140,9 @@ class Term:
     # a country's administrative tradition (its slug, or "" where the codebook assigns none); None for other terms
     tradition: str | None = None
 
-    @property
-    def n_studies(self) -> int:
-        return len(self.studies)
-
-    @property
-    def n_findings(self) -> int:
-        return len(self.findings)
-
-    @property
-    def n_arguments(self) -> int:
-        return len(self.arguments)
-
+    n_studies = Count("studies")
+    n_findings = Count("findings")
+    n_arguments = Count("arguments")
 
 @dataclass(frozen=True)
 class Dimension:
@@ -185,10 +172,7 @@ class Model:
     def term(self, field: str, value: str) -> Term:
         return self.dimensions[field].term(value)
 
-    @property
-    def n_studies(self) -> int:
-        return len(self.studies)
-
+    n_studies = Count("studies")
     @property
     def by_first_author(self) -> tuple[str, ...]:
         """The study keys ordered by their authors' family names (then by key)."""
@@ -219,7 +203,7 @@ class Model:
         """How many of these findings have each confidence level (codebook order), then the unappraised."""
         appraisals = (self.claim(k, i).appraisal for k, i in refs)
         counts = Counter(a.confidence if a is not None else "" for a in appraisals)
-        vocab = self.codebook.vocabularies.get(spec.by_name()[spec.CONFIDENCE].vocabulary or "")
+        vocab = self.codebook.vocabularies.get(CONFIDENCE_VOCABULARY)
         order = [(t.label.removesuffix(" confidence").lower(), t.slug) for t in vocab.terms.values()] if vocab else []
         out = tuple((label, counts[slug]) for label, slug in order if counts[slug])
         return out + ((("not appraised", counts[""]),) if counts[""] else ())
@@ -242,7 +226,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
                 screening: tuple[Log, ...] = ()) -> Model:
     specs = spec.dimensions(codebook)
     tradition_of = codebook.tradition_of()
-    confidence_vocab = codebook.vocabularies.get(spec.by_name()[spec.CONFIDENCE].vocabulary or "")
+    confidence_vocab = codebook.vocabularies.get(CONFIDENCE_VOCABULARY)
     confidence_order = confidence_vocab.slugs if confidence_vocab else []
     studies: dict[str, Study] = {}
     for key in sorted(records):
@@ -251,11 +235,11 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         codes = {f.name: _as_tuple(data.get(f.name)) for f in specs if f.kind != "derived"}
         codes[spec.TRADITIONS] = tuple(sorted({tradition_of[c] for c in codes[spec.COUNTRIES] if c in tradition_of}))
         claims = []
-        for i, c in enumerate(data.get(CLAIMS) or [], 1):
+        for i, c in enumerate(data.get(spec.CLAIMS) or [], 1):
             claim_codes = {name: _as_tuple(c.get(name)) for name in CLAIM_LIST_FIELDS}
             claim_codes[spec.TRADITIONS] = tuple(sorted({tradition_of[x] for x in claim_codes[spec.COUNTRIES]
                                                          if x in tradition_of}))
-            raw = c.get(APPRAISAL)
+            raw = c.get(spec.APPRAISAL)
             appraisal = Appraisal(**{f: str(raw[f]) for f in APPRAISAL_FIELDS}, reason=_clean(raw[spec.REASON])) \
                 if isinstance(raw, dict) and c[spec.KIND] == "finding" else None
             claim_codes[spec.CONFIDENCE] = (appraisal.confidence,) if appraisal else ()
@@ -264,7 +248,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         levels = {x for claim in claims for x in claim.codes[spec.CONFIDENCE]}
         codes[spec.CONFIDENCE] = tuple(t for t in confidence_order if t in levels)
         sources = tuple(Source(str(x[spec.URL]).strip(), str(x[spec.KIND]), _clean(x[spec.NOTE]))
-                        for x in data.get(SOURCES) or [])
+                        for x in data.get(spec.SOURCES) or [])
         unconfirmed = qualified_fields(entry.fields, "unconfirmed")
         doubtful = qualified_fields(entry.fields, "doubtful")
         names = persons(entry.fields.get("author") or entry.fields.get("editor") or "")
@@ -279,8 +263,8 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             container=decode(entry.fields.get("journal") or entry.fields.get("booktitle") or
                              entry.fields.get("publisher") or ""),
             doi=entry.fields.get("doi", "").strip() or None,
-            summary=_clean(data.get(SUMMARY)),
-            coding_note=_clean(data.get(CODING_NOTE)),
+            summary=_clean(data.get(spec.SUMMARY)),
+            coding_note=_clean(data.get(spec.CODING_NOTE)),
             codes=codes,
             claims=tuple(claims),
             csl=csl_item(entry),

@@ -194,7 +194,7 @@ class Renderer:
     def appraisal_labels(self, appraisal: Any) -> list[str]:
         """The labels of an appraisal's coded judgements, in the spec's order (design, reporting,
         transparency, confidence)."""
-        return [self.vocab_label(f.vocabulary or "", getattr(appraisal, f.name.rsplit(".", 1)[1]))
+        return [self.vocab_label(f.vocabulary or "", getattr(appraisal, f.key))
                 for f in spec.APPRAISAL_FIELDS if f.kind == "term"]
 
     def strength(self, refs: Any) -> str:
@@ -289,7 +289,7 @@ class Renderer:
             for term in dim.terms:
                 page = urls.term_page(dim.section, term.slug)
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field)
-        out["index.md"] = self._render("home.md.j2", "index.md", figures=self.figures())
+        out["index.md"] = self._render("home.md.j2", "index.md", figures=self.model.figures())
         out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
                                                         codes=list(diagnostics.CODES.values()))
         out.update(dataset_files(m, self.dataset, self.bib_text))
@@ -327,7 +327,4 @@ class Renderer:
         if not url.startswith(("https://", "http://")):
             return Markup(md_text(label))
         return Markup(f'<a href="{html.escape(safe_href(url), quote=True)}">{md_text(label)}</a>')
-
-    def figures(self) -> dict[str, Any]:
-        return self.model.figures()
 

@@ -71,7 +71,7 @@ def scaffold(key: str, entries: dict[str, BibEntry], codebook: Codebook) -> str:
             kinds = by_field.get(next(s.name for s in spec.SOURCE_FIELDS if s.kind == "term"))
             lines.extend(_wrap("REQUIRED. Sources: every address you read the work at, what it is, and what you "
                                "read there. Kinds: " + ", ".join(kinds.slugs if kinds else [])))
-            lines += [f"{f.name}:", *(("  - " if i == 0 else "    ") + s.name.rsplit(".", 1)[1] + ":"
+            lines += [f"{f.name}:", *(("  - " if i == 0 else "    ") + s.key + ":"
                                       for i, s in enumerate(spec.SOURCE_FIELDS)), ""]
         elif f.kind == "claim-list":
             lines.extend(_wrap("Optional. Claims: one each, in your own words. kind: finding (from the study's own "

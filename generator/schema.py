@@ -61,7 +61,7 @@ def _nested(fields: tuple[spec.Field, ...], by_field: dict[str, Vocabulary]) -> 
     """The properties of a nested object (a source, an appraisal) from its declared fields."""
     props: dict[str, Any] = {}
     for f in fields:
-        short = f.name.rsplit(".", 1)[1]
+        short = f.key
         if f.kind == "term":
             vocab = by_field.get(f.name)
             props[short] = _kind_schema(vocab, f.description or (vocab.title if vocab else short))
@@ -80,7 +80,7 @@ def _sources_schema(by_field: dict[str, Vocabulary]) -> dict[str, Any]:
         "items": {
             "type": "object",
             "additionalProperties": False,
-            "required": [f.name.rsplit(".", 1)[1] for f in spec.SOURCE_FIELDS if f.required],
+            "required": [f.key for f in spec.SOURCE_FIELDS if f.required],
             "properties": props,
         },
     }
@@ -91,7 +91,7 @@ def _appraisal_schema(by_field: dict[str, Vocabulary]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
-        "required": [f.name.rsplit(".", 1)[1] for f in spec.APPRAISAL_FIELDS if f.required],
+        "required": [f.key for f in spec.APPRAISAL_FIELDS if f.required],
         "description": appraisal.description,
         "properties": _nested(spec.APPRAISAL_FIELDS, by_field),
     }
@@ -109,7 +109,7 @@ def _claims_schema(props: dict[str, Any], by_field: dict[str, Vocabulary]) -> di
         "items": {
             "type": "object",
             "additionalProperties": False,
-            "required": [f.name.rsplit(".", 1)[1] for f in spec.CLAIM_FIELDS if f.required],
+            "required": [f.key for f in spec.CLAIM_FIELDS if f.required],
             "properties": {k: claim_props[k] for k in CLAIM_ORDER if k in claim_props},
         },
     }

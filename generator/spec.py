@@ -59,6 +59,11 @@ class Field:
     description: str = ""  # for text fields: what to write (schema, scaffold)
 
     @property
+    def key(self) -> str:
+        """The field's key in its mapping: 'claims.locator' -> 'locator' (a top-level field's whole name)."""
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
     def is_list(self) -> bool:
         return self.kind in ("terms", "iso-countries")
 
@@ -237,15 +242,13 @@ CLAIM_LIST_FIELDS = claim_list_fields()
 
 
 def claim_field_order() -> tuple[str, ...]:
-    """A claim's keys in the order `fmt` writes them."""
-    def short(f: Field) -> str:
-        return f.name.rsplit(".", 1)[1]
+    """A claim's keys in the order `fmt` writes them: kind and claim, the coded lists, then the rest."""
     head, tail = CLAIM_FIELDS[:2], CLAIM_FIELDS[2:]
-    return (*map(short, head), *CLAIM_LIST_FIELDS, *map(short, tail))
+    return (*nested_order(head), *CLAIM_LIST_FIELDS, *nested_order(tail))
 
 
 def nested_order(fields: tuple[Field, ...]) -> tuple[str, ...]:
-    return tuple(f.name.rsplit(".", 1)[1] for f in fields)
+    return tuple(f.key for f in fields)
 
 
 def derived_names() -> tuple[str, ...]:
