@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import spec
-from .model import CLAIM_KINDS, Claim, Count, Model, Term
+from .model import CLAIM_KINDS, Claim, Count, Model, Shown, Term
 
 # The matrices the site publishes, (row dimension, column dimension): the spec's.
 MATRICES = spec.MATRICES
@@ -50,6 +50,11 @@ class Cell:
     n_studies = Count("studies")
     n_untied = Count("untied")
     n_co_coded = Count("co_coded")
+    findings_shown = Shown("findings")
+    arguments_shown = Shown("arguments")
+    studies_shown = Shown("studies")
+    untied_shown = Shown("untied")
+
 
 @dataclass(frozen=True)
 class Total:
@@ -190,6 +195,9 @@ class Outcome:
 
     n_found_in = Count("found_in")
     n_arguments = Count("arguments")
+    findings_shown = Shown("findings")
+    arguments_shown = Shown("arguments")
+
     @property
     def agreement(self) -> str:
         if self.findings and self.arguments:

@@ -187,6 +187,15 @@ class Renderer:
             return self.link(claim.label, urls.anchored(urls.study_page(key), claim.anchor))
         return self._memo("claim", (key, index), make)
 
+    def claim_cite(self, key: str, index: int) -> Markup:
+        """'Kim et al. (2011), Finding 2', one link to the claim on its study page (one address per claim
+        line, where a claim is listed away from its study: term and cell pages)."""
+        def make() -> Markup:
+            claim = self.model.claim(key, index)
+            label = f"{self.model.studies[key].short_cite}, {claim.label}"
+            return self.link(label, urls.anchored(urls.study_page(key), claim.anchor))
+        return self._memo("claim_cite", (key, index), make)
+
     def vocab_label(self, vocabulary: str, slug: str) -> str:
         vocab = self.model.codebook.vocabularies.get(vocabulary)
         return vocab.terms[slug].label if vocab and slug in vocab.terms else slug
@@ -224,7 +233,8 @@ class Renderer:
             "country_name": country_name,
             "styles": STYLES, "dataset": self.dataset, "permalink": self.permalink,
             "reading_list": self.reading_list, "h": html_text, "h_block": html_block,
-            "claim_link": self.claim_link, "claim": self.model.claim, "cite_or_key": self.cite_or_key,
+            "claim_link": self.claim_link, "claim_cite": self.claim_cite, "claim": self.model.claim,
+            "cite_or_key": self.cite_or_key,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
             "appraisal_labels": self.appraisal_labels,
             "external": self.external, "U": urls, "page_href": self.page_href, "index_of": self.index_of,
@@ -253,11 +263,12 @@ class Renderer:
         url = urls.page_url(page)
         return f"{self.site_url}/{url}" if self.site_url else "/" + url
 
-    def reading_list(self, field: str, value: str) -> Markup:
-        """The explorer filtered to one term: it downloads the selection as an APA list, BibTeX, RIS,
-        CSL-JSON or CSV in the browser, so a term's reading list costs no file of its own (issue #17)."""
+    def reading_list(self, field: str, value: str, label: str = "open these studies in the explorer") -> Markup:
+        """The explorer filtered to one term: it lists every study coded with it and downloads the selection
+        as an APA list, BibTeX, RIS, CSL-JSON or CSV in the browser, so a term's full list and reading list
+        cost no file of their own (issue #17)."""
         url = href(self.page, urls.EXPLORER, query=f"{field}={value}")
-        return Markup(f'<a href="{html.escape(url, quote=True)}">open these studies in the explorer</a>')
+        return Markup(f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>')
 
     def render_all(self) -> dict[str, str]:
         out = self.render_studies(list(self.model.studies))

@@ -23,13 +23,15 @@ from .compare import (
     FOUND_ONLY,
     MATRICES,
     Matrix,
+    Outcome,
     crosstab,
     gap_map,
     matrix_csv_rows,
+    matrix_slug,
     synthesis,
 )
 from .exports import bibtex_of, ris_of
-from .model import COMPARED, Model
+from .model import COMPARED, Model, Term
 from .render import FILTERS, TEMPLATES, Renderer
 from .render_cite import LONG_TEXT_COLUMNS, plain, study_columns
 from .urls import href
@@ -85,7 +87,8 @@ class CompareRenderer:
         founding = self.base.dataset.get("founding_study")
         out[page] = self.base._render("synthesis.md.j2", page, logics=synthesis(self.model, founding),
                                       founding=founding if founding in self.model.studies else None,
-                                      agreements=(FOUND_AND_ARGUED, ARGUED_ONLY, FOUND_ONLY))
+                                      agreements=(FOUND_AND_ARGUED, ARGUED_ONLY, FOUND_ONLY),
+                                      cell_of=self.synthesis_cell)
         out.update(self.country_map())
         out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
         data = json.dumps(self.explorer_index(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -108,6 +111,11 @@ class CompareRenderer:
     @staticmethod
     def cell_page(m: Matrix, row: str, col: str) -> str:
         return urls.cell_page(m.slug, row, col)
+
+    @staticmethod
+    def synthesis_cell(logic: Term, outcome: Outcome) -> str:
+        """The matrix cell (logics x barriers or enablers) that lists all the claims of one synthesis row."""
+        return urls.cell_page(matrix_slug(spec.LOGICS, outcome.field), logic.value, outcome.term.value)
 
     def country_map(self) -> dict[str, str]:
         page = "compare/map.md"

@@ -47,7 +47,8 @@ log = logging.getLogger("mkdocs.plugins.atlas-cache")
 
 CACHE_DIR = Path("build/cache/pages")
 FORMAT = "1"  # bump when what the manifest holds, or how a key is made, changes
-PACKAGES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2", "pygments", "markupsafe")
+PACKAGES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2", "pygments", "markupsafe",
+            "minify-html")
 KEEP_MANIFESTS = 3  # `evidence build` and `evidence serve` have different configs (site_url): keep both
 
 

@@ -17,6 +17,7 @@ from generator.model import Study
 from generator.render_compare import explorer_data
 
 from .helpers import FIXTURES, ROOT
+from .html_doc import Doc
 
 GOLDEN = FIXTURES.parent / "golden" / "references.txt"
 
@@ -126,7 +127,7 @@ def test_ris_exports_read_back_to_the_same_data() -> None:
 
 
 def meta_tags(html: str) -> list[tuple[str, str]]:
-    return re.findall(r'<meta name="(citation_[a-z_]+)" content="([^"]*)">', html)
+    return Doc(html).meta("citation_")
 
 
 def test_meta_tags_on_a_built_study_page(built_site: Path) -> None:
@@ -151,7 +152,7 @@ def test_meta_tags_of_a_chapter(built_site: Path) -> None:
 
 def test_json_ld_is_valid_and_inert(built_site: Path) -> None:
     html = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
-    (raw,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    (raw,) = Doc(html).script("application/ld+json")
     data = json.loads(raw)
     assert data["@type"] == "ScholarlyArticle" and data["sameAs"] == "https://doi.org/10.1080/03003930.2017.1281803"
     assert data["author"][0] == {"@type": "Person", "familyName": "van Eijk", "givenName": "Carola"}
@@ -161,7 +162,7 @@ def test_reading_lists_on_term_pages(built_site: Path) -> None:
     """A term's reading list is the explorer filtered to the term (downloads are made in the browser;
     test_browser.py::test_a_term_reading_list_opens_the_explorer_filtered_to_the_term); no per-term files."""
     page = (built_site / "logics/professional/index.html").read_text(encoding="utf-8")
-    assert 'href="../../explore/?logics=professional"' in page
+    assert "../../explore/?logics=professional" in Doc(page).hrefs()
     assert not (built_site / "logics/professional.ris").exists()
     assert not (built_site / "studies/vaneijk2017.ris").exists(), "reference files are on the study page"
     index = explorer_data((built_site / "explore/studies.js").read_text(encoding="utf-8"))
@@ -172,18 +173,15 @@ def test_reading_lists_on_term_pages(built_site: Path) -> None:
 def test_a_study_page_carries_its_reference_files(built_site: Path) -> None:
     """BibTeX, RIS and CSL-JSON are printed on the study page (atlas.js downloads them:
     test_browser.py::test_a_study_page_downloads_its_reference_files); each is importable."""
-    import html as htmlmod
-
     import bibtexparser
 
-    page = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
-    blocks = {m.group(1): htmlmod.unescape(m.group(2))
-              for m in re.finditer(r'<div class="atlas-ref-text" id="ref-(\d)"><pre><code>(.*?)</code></pre></div>', page, re.S)}
+    doc = Doc((built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8"))
+    blocks = {str(n): doc.by_id[f"ref-{n}"] for n in (1, 2, 3)}
     lib = bibtexparser.parse_string(blocks["1"])
     assert [e.key for e in lib.entries] == ["vaneijk2017"] and not lib.failed_blocks
     assert [e["id"] for e in rispy.loads(blocks["2"])] == ["vaneijk2017"]
     assert [i["id"] for i in json.loads(blocks["3"])] == ["vaneijk2017"]
-    assert 'data-name="vaneijk2017.ris"' in page and 'data-type="application/x-research-info-systems"' in page
+    assert doc.attrs("button", data_name="vaneijk2017.ris", data_type="application/x-research-info-systems")
 
 
 def test_datapackage_validates_with_frictionless(built_site: Path) -> None:
@@ -218,7 +216,7 @@ def test_version_in_the_footer(built_site: Path) -> None:
 def test_every_study_in_the_changes_page(built_site: Path) -> None:
     page = (built_site / "changes/index.html").read_text(encoding="utf-8")
     records = {p.stem for p in (ROOT / "evidence/studies").glob("*.yaml")}
-    assert set(re.findall(r'href="../studies/([a-z0-9]+)/"', page)) == records
+    assert {m.group(1) for h in Doc(page).hrefs() if (m := re.fullmatch(r"../studies/([a-z0-9]+)/", h))} == records
 
 
 def locale_terms(lang: str) -> dict[str, str]:
