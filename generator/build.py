@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -287,12 +288,20 @@ def _snapshot(root: Path) -> dict[str, float]:
     return stamp
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler signature
+    raise SystemExit(128 + signum)
+
+
 def serve(root: Path, addr: str) -> int:
     """Regenerate build/docs when the evidence changes; `mkdocs serve` reloads the browser."""
     ok, _, atlas_env = _generate(root, False, False)
     if not ok:
         print("evidence: fix the errors above; the preview shows the last good pages", file=sys.stderr)
     env = {**os.environ, **atlas_env, "NO_MKDOCS_2_WARNING": "1"}
+    # Stopped by a signal (a supervisor's SIGTERM, a closed terminal's SIGHUP), the preview must not leave
+    # MkDocs serving on its own: exit through the `finally` below, which stops it.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", addr], cwd=root, env=env)
     last = _snapshot(root)
     try:

@@ -126,6 +126,14 @@ def test_serve_previews_a_changed_record_through_the_page_cache(tmp_path: Path) 
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    # stopping `evidence serve` stops the MkDocs server it started: nothing answers on the port any more
+    for _ in range(40):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                break
+        time.sleep(0.25)
+    else:
+        raise AssertionError(f"MkDocs still serves on port {port} after `evidence serve` was stopped")
 
 
 def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:
