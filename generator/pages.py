@@ -88,7 +88,6 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
     for key in rendered:
         if key in digests:
             cache.put(digests[key], found[urls.study_page(key)])
-    cache.misses += len(rendered)
     cache.hits += len(keys) - len(rendered)
     pages = {page: found[page] for page in map(urls.study_page, keys)}  # in the order of the keys, however shared out
     pages.update(rest)

@@ -105,8 +105,7 @@ class StudyCache:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self.hits = 0  # pages read from the cache in this build
-        self.misses = 0  # pages rendered, the cache having none (or a damaged one)
+        self.hits = 0  # pages read from the cache in this build (the others were rendered)
         self._new: dict[str, str] = {}
         self._used: set[str] = set()
 
@@ -152,7 +151,7 @@ class StudyCache:
         for digest, text in self._new.items():
             body = text.encode("utf-8")
             path = self.folder / (digest + SUFFIX)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(b"%s %08x %d\n%s" % (FORMAT, zlib.crc32(body), len(body), body))
             tmp.replace(path)
         self._new.clear()
