@@ -12,9 +12,10 @@ a study page costs a quarter of a rendering). The pages do not depend on how the
 the output is the same with one process or two (tests/test_build.py::test_two_builds_are_byte_identical
 and test_render_golden.py).
 
-With a render cache (render_cache.py), each chunk's study pages are looked up by their digests, those
-the cache holds are read and only the others rendered; the second process hands back which pages it
-rendered, and the cache is given them here, in the one process that writes it (build.py saves it).
+With a render cache (render_cache.py), its files are read once, before the fork; each chunk's study
+pages are looked up by their digests, those the cache holds are taken from it and only the others
+rendered; the second process hands back which pages it rendered, and the cache is given them here, in
+the one process that writes it (build.py saves it).
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             base.study_digests([])  # the part of every digest that is the same: worked out once, before any fork
         except TypeError:  # an input with no canonical form (a YAML oddity in dataset.yaml): render without the cache
             cache = StudyCache(None)
-    stored = cache.stored()
+    cache.load()
     keys = list(model.studies)
     if len(keys) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        studies = _studies(base, keys, cache, stored)
+        studies = _studies(base, keys, cache)
         rest = base.render_rest()
         compare = render_compare(base)
     else:
@@ -66,14 +67,14 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
 
         def second() -> tuple[dict[str, str], Studies]:
             out = render_compare(base)
-            return out, _shared(base, take, cache, stored)
+            return out, _shared(base, take, cache)
 
         reader, writer = fork.Pipe(duplex=False)
         child = fork.Process(target=_run, args=(second, writer), daemon=True)
         child.start()
         writer.close()
         rest = base.render_rest()
-        studies = _shared(base, take, cache, stored)
+        studies = _shared(base, take, cache)
         try:
             data = reader.recv_bytes()
         except EOFError:
@@ -95,11 +96,11 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
     return pages
 
 
-def _shared(base: Renderer, take: Callable[[], list[str]], cache: StudyCache, stored: set[str]) -> Studies:
+def _shared(base: Renderer, take: Callable[[], list[str]], cache: StudyCache) -> Studies:
     """The study pages of every chunk this process takes."""
     out: Studies = ({}, {}, [])
     while chunk := take():
-        out = _merge(out, _studies(base, chunk, cache, stored))
+        out = _merge(out, _studies(base, chunk, cache))
     return out
 
 
@@ -110,13 +111,13 @@ def _merge(a: Studies, b: Studies) -> Studies:
     return a
 
 
-def _studies(base: Renderer, keys: list[str], cache: StudyCache, stored: set[str]) -> Studies:
+def _studies(base: Renderer, keys: list[str], cache: StudyCache) -> Studies:
     """The study pages of `keys`, read from the cache where it holds them and rendered where not; also
     each study's digest and the keys rendered."""
     if cache.folder is None:
         return base.render_studies(keys), {}, list(keys)
     digests = base.study_digests(keys)
-    found = {key: cache.get(digests[key]) if digests[key] in stored else None for key in keys}
+    found = {key: cache.get(digests[key]) for key in keys}
     todo = [key for key, text in found.items() if text is None]
     pages = base.render_studies(todo)
     out: dict[str, str] = {}

@@ -19,7 +19,7 @@ import pytest
 
 from generator import render
 from generator.build import DOCS, generate
-from generator.render_cache import FOLDER, canonical
+from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical
 
 from .conftest import copy_project
 from .helpers import BASE, ROOT, make_project
@@ -45,6 +45,16 @@ def study_pages(root: Path) -> dict[str, str]:
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted((root / STUDIES).glob("*.md")) if p.stem != "index"}
 
 
+def cache_entries(root: Path) -> dict[str, Path]:
+    """Digest -> the file of the render cache holding its page; every file is read whole."""
+    out: dict[str, Path] = {}
+    for path in sorted((root / FOLDER).glob("*" + SUFFIX)):
+        entries, whole = _entries(path.read_bytes(), path.name[:2])
+        assert whole, path
+        out.update(dict.fromkeys(entries, path))
+    return out
+
+
 def equals_an_uncached_build(root: Path) -> None:
     """The cache removed, the same input generated again changes no file: the cached output was byte-identical."""
     shutil.rmtree(root / FOLDER)
@@ -58,7 +68,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("cache") / "project")
     changed, reused = generate_counting(root)
     assert changed > 0 and reused == 0
-    assert len(list((root / FOLDER).glob("*.md"))) == len(study_pages(root))
+    assert len(cache_entries(root)) == len(study_pages(root))
     return root
 
 
@@ -154,20 +164,39 @@ def test_a_template_change_rerenders_every_study_page(built: Path, tmp_path: Pat
 
 
 def test_a_damaged_cache_is_ignored(built: Path, tmp_path: Path) -> None:
-    """Truncated, garbled, non-UTF-8 and wrongly summed entries are rendered again and rewritten, without a traceback."""
+    """A truncated file, a garbled one, an empty one, a flipped bit and a page that is not UTF-8 under a right
+    checksum: each page lost is rendered again and written back, the output is unchanged, and no traceback."""
+    import zlib
+
     root = copy_built(built, tmp_path / "p")
-    entries = sorted((root / FOLDER).glob("*.md"))
-    entries[0].write_bytes(entries[0].read_bytes()[:100])
-    entries[1].write_bytes(b"not a cache entry")
-    entries[2].write_bytes(b"\xff\xfe\x00garbage\n\xff")
-    data = entries[3].read_bytes()
-    entries[4].write_bytes(b"")
-    entries[3].write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])  # same length, one bit flipped
+    files: dict[Path, list[str]] = {}
+    for digest, path in cache_entries(root).items():
+        files.setdefault(path, []).append(digest)
+    singles = [path for path, digests in files.items() if len(digests) == 1]
+    several = [path for path, digests in files.items() if len(digests) > 1]
+    assert len(singles) >= 2 and len(several) >= 4
+    lost = 0
+    several[0].write_bytes(several[0].read_bytes()[:-10])  # its last page cut short
+    lost += 1
+    several[1].write_bytes(b"not a cache file")  # every page in it
+    lost += len(files[several[1]])
+    data = bytearray(several[2].read_bytes())
+    data[-5] ^= 1  # one bit of its last page
+    several[2].write_bytes(bytes(data))
+    lost += 1
+    singles[0].write_bytes(b"")
+    lost += 1
+    several[3].write_bytes(several[3].read_bytes() + b"bytes after the last page")  # no page lost
+    body = b"\xff\xfe not UTF-8"
+    singles[1].write_bytes(b"%s %s %08x %d\n%s" % (FORMAT, files[singles[1]][0].encode(), zlib.crc32(body), len(body), body))
+    lost += 1
     (root / FOLDER / "stale.tmp").write_text("left by an interrupted build", encoding="utf-8")
+    (root / FOLDER / f"{'0' * 64}.md").write_text("a page of an older layout", encoding="utf-8")
     n = len(study_pages(root))
-    assert generate_counting(root) == (0, n - 5)
-    assert not (root / FOLDER / "stale.tmp").exists()
-    assert generate_counting(root) == (0, n)  # rewritten whole
+    assert generate_counting(root) == (0, n - lost)
+    assert sorted(p.name for p in (root / FOLDER).iterdir() if not p.name.endswith(SUFFIX)) == []
+    assert len(cache_entries(root)) == n  # every file whole again
+    assert generate_counting(root) == (0, n)
 
 
 def test_a_file_in_place_of_the_cache_folder_is_replaced(built: Path, tmp_path: Path) -> None:
@@ -181,9 +210,11 @@ def test_a_file_in_place_of_the_cache_folder_is_replaced(built: Path, tmp_path: 
 
 def test_entries_no_study_needs_are_dropped(built: Path, tmp_path: Path) -> None:
     root = copy_built(built, tmp_path / "p")
+    before = set(cache_entries(root))
     CHANGES["summary"](root)
     generate_counting(root)
-    assert len(list((root / FOLDER).iterdir())) == len(study_pages(root))
+    after = set(cache_entries(root))
+    assert len(after) == len(study_pages(root)) and len(before - after) == len(after - before) == 1
 
 
 def test_a_date_in_the_dataset_metadata_is_an_input_like_any_other(tmp_path: Path) -> None:
