@@ -4,10 +4,11 @@ For each size it synthesises an evidence base (bench/synth.py), then times, in
 fresh processes, with each one's peak memory:
   1. a bare bibtexparser parse of the same references.bib, for comparison;
   2. `evidence check`, cold (no cache of any kind is read by the check);
-  3. the generator step alone (records to Markdown and data), with a cold and a warm citation cache;
-  4. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page cache;
-  5. a rebuild after one record changes (the page cache of step 4 is reused);
-  6. a full build of the same changed input with the page cache removed, whose output must be
+  3. the generator step alone (records to Markdown and data), with a cold and a warm citation cache
+     (a full pass each: the render cache of study pages is removed first);
+  4. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page or render cache;
+  5. a rebuild after one record changes (the page and render caches of step 4 are reused);
+  6. a full build of the same changed input with both caches removed, whose output must be
      byte-identical to the rebuild's.
 It prints the figures and the targets of issue #17, and writes them, dated, to bench/results/,
 with one SVG per figure against the number of studies (bench/plot.py).
@@ -36,6 +37,8 @@ sys.path.insert(0, str(HERE))
 
 from plot import plot  # noqa: E402
 from synth import synthesise  # noqa: E402
+
+STUDY_CACHE = "build/cache/md"  # generator/render_cache.py FOLDER (the benchmark runs the generator as a program)
 
 
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -77,9 +80,11 @@ def run_size(n: int, work: Path) -> dict[str, object]:
                      "generate(Path(sys.argv[1]), quiet=True)", str(root)]
     row["generate_cold_s"], row["generate_mb"], _ = measure(gen, ROOT)  # citation cache empty
     shutil.rmtree(root / "build/docs")
+    shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
     row["generate_s"], _, _ = measure(gen, ROOT)  # warm citation cache, as in every later build
     build = [py, "-m", "generator", "--root", str(root), "build"]
     shutil.rmtree(root / "build/cache/pages", ignore_errors=True)
+    shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
     row["build_s"], row["build_mb"], err = measure(build, ROOT)
     row["builder_s"] = float(re.search(r"built site/ in ([0-9.]+) s", err).group(1))  # type: ignore[union-attr]
     row["generator_share"] = row["generate_s"] / row["build_s"]  # type: ignore[operator]
@@ -90,9 +95,12 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     row["rebuild_share"] = row["rebuild_s"] / row["build_s"]  # type: ignore[operator]
     reuse = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
     row["rebuild_pages_rendered"] = int(reuse.group(2)) if reuse else -1
+    studies = re.search(r"([\d,]+) study pages reused", err)
+    row["rebuild_study_pages_reused"] = int(studies.group(1).replace(",", "")) if studies else -1
     site = root / "site"
     rebuilt = tree_digest(site)
     shutil.rmtree(root / "build/cache/pages")
+    shutil.rmtree(root / STUDY_CACHE)
     measure(build, ROOT)
     row["rebuild_identical"] = "yes" if tree_digest(site) == rebuilt else "NO"
     row["site_mb"] = size_mb(site)
@@ -101,7 +109,46 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     row["study_page_kb_median"] = pages[len(pages) // 2] / 1000
     row["study_page_kb_max"] = pages[-1] / 1000
     row["first_search_mb"] = first_search_bytes(site / "pagefind") / 1e6
+    row["serve_preview_s"] = serve_preview(root, record)
     return row
+
+
+def serve_preview(root: Path, record: Path) -> float:
+    """Seconds from saving one record to the end of the preview's rebuild under `evidence serve`
+    (its regeneration, then MkDocs' rebuild through the page cache), timed from the preview's own log."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = root / "serve.log"
+    done = re.compile(r"atlas-cache: \d+ pages reused, \d+ rendered")
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "generator", "--root", str(root), "serve", "--addr",
+                                 f"127.0.0.1:{port}"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "SOURCE_DATE_EPOCH": "1764288000"})
+    try:
+        def wait(n: int, limit: float) -> None:
+            end = time.monotonic() + limit
+            while time.monotonic() < end:
+                text = log.read_text(encoding="utf-8")
+                if len(done.findall(text)) >= n and "Serving on" in text:
+                    return
+                if proc.poll() is not None:
+                    raise SystemExit(f"evidence serve stopped:\n{text[-2000:]}")
+                time.sleep(0.1)
+            raise SystemExit(f"evidence serve did not rebuild within {limit:.0f} s:\n{log.read_text()[-2000:]}")
+
+        wait(1, 1800)
+        time.sleep(2)  # the watcher's first snapshot is taken
+        started = time.monotonic()
+        record.write_text(record.read_text(encoding="utf-8").replace("summary: ", "summary: Saved. ", 1),
+                          encoding="utf-8")
+        wait(2, 600)
+        return time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def first_search_bytes(pf: Path) -> int:
@@ -125,10 +172,13 @@ TARGETS = [
     ("generator_share", "≤ 10% of the build", lambda r: r["generator_share"] <= 0.10),
     ("site_mb", "≤ 250 MB", lambda r: r["site_mb"] <= 250),
     ("first_search_mb", "≤ 1 MB", lambda r: r["first_search_mb"] <= 1.0),
+    ("serve_preview_s", "≤ 30 s from saving a record to the rebuilt preview",
+     lambda r: r["serve_preview_s"] <= 30),
 ]
 COLS = ["studies", "bib_parse_s", "check_s", "check_mb", "generate_cold_s", "generate_s", "generate_mb",
         "builder_s", "build_s", "build_mb", "generator_share", "rebuild_s", "rebuild_share", "rebuild_pages_rendered",
-        "rebuild_identical", "site_mb", "site_files", "study_page_kb_median", "study_page_kb_max", "first_search_mb"]
+        "rebuild_study_pages_reused", "rebuild_identical", "site_mb", "site_files", "study_page_kb_median",
+        "study_page_kb_max", "first_search_mb", "serve_preview_s"]
 
 
 def report(rows: list[dict[str, object]]) -> str:

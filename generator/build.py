@@ -27,6 +27,8 @@ from .check import check
 from .load import load_project
 from .model import build_model
 from .pages import render
+from .render_cache import FOLDER as STUDY_CACHE
+from .render_cache import StudyCache
 from .render_codebook import MARKER, vocabulary_table
 from .site_nav import NAV_FILE, nav_entries
 
@@ -78,15 +80,18 @@ def _generate_pass(root: Path, quiet: bool, strict: bool) -> tuple[bool, int, di
     model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
                         result.screening)
     cache = _load_cache(root)
-    pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections)
+    studies = StudyCache(root / STUDY_CACHE)
+    pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections, studies)
     from .csl import STYLES, cache_key
 
     used = {cache_key(style, s.csl) for style in STYLES for s in model.studies.values()}
     _save_cache(root, {k: v for k, v in cache.items() if k in used})  # drop what no study needs any more
+    studies.save()  # the pages rendered now; drops the pages of inputs that are gone
     pages.update(_content_pages(root, pages, {MARKER: vocabulary_table(model)}))
     changed = _sync(root / DOCS, pages, root / SYNC_MANIFEST)
     _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
-    _say(quiet, f"generated {len(pages)} files ({changed} changed) in {time.monotonic() - started:.1f} s")
+    _say(quiet, f"generated {len(pages):,} files ({changed:,} changed, {studies.hits:,} study pages reused) "
+                f"in {time.monotonic() - started:.1f} s")
     env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
            "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
     return True, changed, env

@@ -306,8 +306,11 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             doubtful=doubtful,
             corrected=key in corrected,
         )
-    studies = _with_related(studies)
-    dimensions = {f.name: _dimension(f, codebook, studies, tradition_of) for f in specs}
+    columns, counts = _code_matrix(studies, dict.fromkeys((*(f.name for f in specs), *COMPARED, *RELATED_FIELDS)))
+    studies = _with_related(studies, columns, counts)
+    coded = _where_coded(studies, columns, counts)
+    cooccurs = _cooccurrences(columns, counts)
+    dimensions = {f.name: _dimension(f, codebook, studies, tradition_of, coded, cooccurs) for f in specs}
     years = sorted(int(s.year) for s in studies.values() if s.year.isdigit())
     labels = {"search": "The protocol's search"}
     labels.update({f"review:{log.review}": f"Review: {studies[log.review].short_cite}"
@@ -316,40 +319,95 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
                  flows(screening, codebook, set(studies), labels), specs)
 
 
-def _with_related(studies: dict[str, Study]) -> dict[str, Study]:
+def _code_matrix(studies: dict[str, Study], fields: Iterable[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The study-by-code matrix: how often each (field, value) is coded on each study (rows in the order of
+    the studies, columns sorted, so a field's values are side by side in their sorted order)."""
+    fields = tuple(fields)
+    codes = sorted({(f, v) for s in studies.values() for f in fields for v in s.codes[f]})
+    column = {c: j for j, c in enumerate(codes)}
+    rows, cols = [], []
+    for i, s in enumerate(studies.values()):
+        for f in fields:
+            for v in s.codes[f]:
+                rows.append(i)
+                cols.append(column[(f, v)])
+    matrix = np.zeros((len(studies), max(len(codes), 1)), dtype=np.float32)
+    np.add.at(matrix, (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)), 1.0)
+    return codes, matrix
+
+
+def _with_related(studies: dict[str, Study], codes: list[tuple[str, str]], counts: np.ndarray) -> dict[str, Study]:
     """Related studies share codes; rank by how many, then by key for stable output.
 
     The shared counts are a product of the study-by-code matrix with itself, done in blocks with
     numpy: walking the studies that share each code is quadratic when codes are common (a logic
-    coded on half of 10,000 studies).
+    coded on half of 10,000 studies). The best of each row are taken by `argmax`, which returns the
+    first of equal counts, so the lowest key (the keys are sorted) wins a tie, as the ranking says;
+    a count is at most a study's number of codes, so the rows are scanned as bytes.
     """
     keys = list(studies)  # sorted by key, so index order breaks ties by key
-    codes = sorted({(f, v) for s in studies.values() for f in RELATED_FIELDS for v in s.codes[f]})
-    column = {c: j for j, c in enumerate(codes)}
-    matrix = np.zeros((len(keys), max(len(codes), 1)), dtype=np.float32)
-    for i, s in enumerate(studies.values()):
-        for f in RELATED_FIELDS:
-            for v in s.codes[f]:
-                matrix[i, column[(f, v)]] = 1.0
+    matrix = (counts[:, [j for j, (f, _) in enumerate(codes) if f in RELATED_FIELDS]] > 0).astype(np.float32)
+    small = np.min_scalar_type(int(matrix.sum(axis=1).max(initial=0)))  # shared codes fit in this unsigned type
     related: dict[str, tuple[tuple[str, int], ...]] = {}
     for start in range(0, len(keys), 512):
-        block = matrix[start:start + 512] @ matrix.T  # shared codes, exact for these small integers
-        for r, row in enumerate(block):
-            i = start + r
-            row[i] = 0
-            k = min(RELATED_LIMIT, len(keys) - 1)
-            if k <= 0:
-                related[keys[i]] = ()
-                continue
-            threshold = max(float(np.partition(row, -k)[-k]), 1.0)
-            candidates = np.nonzero(row >= threshold)[0]
-            order = candidates[np.lexsort((candidates, -row[candidates]))][:RELATED_LIMIT]
-            related[keys[i]] = tuple((keys[j], int(row[j])) for j in order)
+        block = (matrix[start:start + 512] @ matrix.T).astype(small)  # shared codes, exact for these small integers
+        rows = np.arange(len(block))
+        block[rows, rows + start] = 0  # a study is not related to itself
+        picks, shared = [], []
+        for _ in range(RELATED_LIMIT):
+            best = block.argmax(axis=1)
+            picks.append(best)
+            shared.append(block[rows, best])
+            block[rows, best] = 0
+        for r, (js, ns) in enumerate(zip(np.array(picks).T.tolist(), np.array(shared).T.tolist(), strict=True)):
+            related[keys[start + r]] = tuple((keys[j], n) for j, n in zip(js, ns, strict=True) if n > 0)
     return {key: Study(**{**s.__dict__, "related": related[key]}) for key, s in studies.items()}
 
 
+Cooccurs = dict[str, tuple[tuple[str, int], ...]]  # compared dimension -> ((value, count), ...), most often first
+
+
+def _where_coded(studies: dict[str, Study], codes: list[tuple[str, str]],
+                 counts: np.ndarray) -> tuple[dict[tuple[str, str], tuple[str, ...]], dict[tuple[str, str], list[Claim]]]:
+    """For each (field, value): the studies coded with it (a column of the matrix) and the claims coded with it,
+    each in the order of the studies and of their claims; one pass for every dimension, not one per term."""
+    keys = list(studies)
+    by_code = np.ascontiguousarray(counts.T)
+    having = {c: tuple(keys[i] for i in np.flatnonzero(by_code[j]).tolist()) for j, c in enumerate(codes)}
+    claims: dict[tuple[str, str], list[Claim]] = {}
+    for s in studies.values():
+        for c in s.claims:
+            for field, values in c.codes.items():
+                for value in dict.fromkeys(values):
+                    claims.setdefault((field, value), []).append(c)
+    return having, claims
+
+
+def _cooccurrences(codes: list[tuple[str, str]], counts: np.ndarray) -> dict[tuple[str, str], Cooccurs]:
+    """For each coded (field, value), the values of the compared dimensions coded most often on the same studies.
+
+    One product of the study-by-code matrix with itself, rather than a count over each term's studies
+    (140 terms by 10,000 studies at scale). Counts are float32 sums of small integers: exact below 2**24.
+    """
+    compared = [j for j, (f, _) in enumerate(codes) if f in COMPARED]
+    together = ((counts > 0).astype(np.float32).T @ counts[:, compared]).astype(np.int64) if compared else None
+    spans = {d: [(c, codes[j][1]) for c, j in enumerate(compared) if codes[j][0] == d] for d in COMPARED}
+    out: dict[tuple[str, str], Cooccurs] = {}
+    for a, (field, value) in enumerate(codes):
+        row = together[a].tolist() if together is not None else []
+        per: Cooccurs = {}
+        for d in COMPARED:
+            if d != field:
+                found = [(v, row[c]) for c, v in spans[d] if row[c]]
+                per[d] = tuple(sorted(found, key=lambda kv: (-kv[1], kv[0]))[:COOCCUR_LIMIT])
+        out[(field, value)] = per
+    return out
+
+
 def _dimension(f: spec.Field, codebook: Codebook, studies: dict[str, Study],
-               tradition_of: dict[str, str]) -> Dimension:
+               tradition_of: dict[str, str],
+               coded: tuple[dict[tuple[str, str], tuple[str, ...]], dict[tuple[str, str], list[Claim]]],
+               cooccurs: dict[tuple[str, str], Cooccurs]) -> Dimension:
     field, section, vocab_name = f.name, f.section or f.name, f.vocabulary
     if f.kind == "iso-countries":  # the ones used, named by ISO 3166 through pycountry
         used = sorted({c for s in studies.values() for c in s.codes[field]}, key=country_name)
@@ -362,32 +420,15 @@ def _dimension(f: spec.Field, codebook: Codebook, studies: dict[str, Study],
         vocab = codebook.vocabularies[vocab_name or field]
         values = [(t.slug, t.slug, t.label, t.definition, t.source) for t in vocab.terms.values()]
         title, description = vocab.title, vocab.description
-    # one pass over the studies and their claims, not one per term (140 terms x 10,000 studies at scale);
-    # the lists keep the order of the studies and of their claims, as before
-    having_of: dict[str, list[str]] = {}
-    claims_of: dict[str, list[Claim]] = {}
-    for k, s in studies.items():
-        for value in dict.fromkeys(s.codes[field]):
-            having_of.setdefault(value, []).append(k)
-        for c in s.claims:
-            for value in dict.fromkeys(c.codes.get(field, ())):
-                claims_of.setdefault(value, []).append(c)
+    having_of, claims_of = coded
     terms = []
     for value, slug, label, definition, source in values:
-        having = tuple(having_of.get(value, ()))
-        claims = claims_of.get(value, [])
+        having = having_of.get((field, value), ())
+        claims = claims_of.get((field, value), [])
         findings = tuple((c.study, c.index) for c in claims if c.kind == "finding")
         arguments = tuple((c.study, c.index) for c in claims if c.kind == "argument")
         tradition = tradition_of.get(value, "") if f.kind == "iso-countries" else None
+        together = cooccurs.get((field, value)) or {d: () for d in COMPARED if d != field}
         terms.append(Term(field, section, slug, value, label, " ".join(definition.split()), source,
-                          having, findings, arguments, _cooccurs(field, (studies[k] for k in having)), tradition))
+                          having, findings, arguments, together, tradition))
     return Dimension(field, section, title, " ".join(description.split()), tuple(terms))
-
-
-def _cooccurs(field: str, studies: Iterable[Study]) -> dict[str, tuple[tuple[str, int], ...]]:
-    counters: dict[str, Counter[str]] = {d: Counter() for d in COMPARED if d != field}
-    for s in studies:
-        for d, counter in counters.items():
-            counter.update(s.codes[d])
-    return {d: tuple(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:COOCCUR_LIMIT])
-            for d, c in counters.items()}

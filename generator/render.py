@@ -9,6 +9,7 @@ passes unchanged, so contributor text can never become markup or script.
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import posixpath
@@ -25,6 +26,7 @@ from .codebook import country_name
 from .compare import matrix_slug
 from .csl import STYLES
 from .model import COMPARED, Model, Study
+from .render_cache import canonical, code_digest
 from .render_cite import (
     dataset_files,
     formatted,
@@ -149,6 +151,8 @@ class Renderer:
         self.page = ""  # the path of the page being rendered, for relative links
         self.folder = "."  # its folder
         self._links: dict[tuple[Any, ...], Markup] = {}
+        self._shared_inputs: Any = None  # study_digests' hash of what every study page is made from
+        self._terms: dict[tuple[str, str], tuple[str, str, str]] = {}
 
     # --- links (the only way markup enters a page) ---------------------------------
     def rel(self, target: str) -> str:
@@ -288,6 +292,49 @@ class Renderer:
                                      refs_plain={st: plain(self.refs[st][key]) for st in STYLES},
                                      refs_html={st: Markup(self.refs[st][key]) for st in STYLES},
                                      files=reference_files(study))
+        return out
+
+    def study_digests(self, keys: list[str]) -> dict[str, str]:
+        """Study key -> the digest of everything its page is made from, for the render cache (render_cache.py).
+
+        What `render_studies` hands the template and what every helper study.md.j2 calls reads: the study
+        itself (its reference files, citation tags and JSON-LD are made from it alone), its formatted
+        references, the short cite and title of each related study (`study_link`), the address and label
+        of each term it links (`term_link`), and, the same for every page, the codebook (`vocab_label`,
+        the source kinds), the dimensions' titles and sections, the field spec, the citation styles, the
+        dataset's metadata (`permalink`, the citation of the record), the repository and edit branch
+        (`edit_link`) and the generator's code and templates. A template that prints anything more must
+        add it here: tests/test_render_cache.py compares cached builds with uncached ones.
+        """
+        m = self.model
+        if self._shared_inputs is None:  # the same for every page: once per build (before the render forks)
+            self._shared_inputs = hashlib.sha256(canonical({
+                "code": code_digest(TEMPLATES), "codebook": m.codebook, "specs": m.specs,
+                "dimensions": [(f, d.section, d.title) for f, d in m.dimensions.items()],
+                "claim_fields": CLAIM_LIST_FIELDS, "styles": list(STYLES.items()), "dataset": self.dataset,
+                "repo_url": self.repo_url, "site_url": self.site_url, "edit_branch": self.edit_branch,
+            }).encode("utf-8"))
+            self._terms = {(t.dimension, t.value): (t.section, t.slug, t.label)
+                           for d in m.dimensions.values() for t in d.terms}
+        shared, terms = self._shared_inputs, self._terms
+        cites: dict[str, tuple[str, str]] = {}
+        out: dict[str, str] = {}
+        for key in keys:
+            s = m.studies[key]
+            linked = dict.fromkeys((f, v) for f, values in s.codes.items() for v in values)
+            linked.update(dict.fromkeys((f, v) for c in s.claims for f, values in c.codes.items() for v in values))
+            for k, _ in s.related:
+                if k not in cites:
+                    cites[k] = (m.studies[k].short_cite, m.studies[k].title)
+            inputs = {
+                "study": s,
+                "refs": [self.refs[style][key] for style in STYLES],
+                "related": [cites[k] for k, _ in s.related],  # the keys are in s.related
+                "terms": [terms.get(pair) for pair in linked],  # the pairs are in s.codes and its claims' codes
+            }
+            h = shared.copy()
+            h.update(canonical(inputs).encode("utf-8"))
+            out[key] = h.hexdigest()
         return out
 
     def render_rest(self) -> dict[str, str]:

@@ -84,8 +84,9 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     assert "A changed summary." in (root / "site/studies/bovaird2007/index.html").read_text(encoding="utf-8")
     incremental = tree_digest(root / "site")
     shutil.rmtree(root / "build/cache/pages")
+    shutil.rmtree(root / "build/cache/md")  # the study pages' render cache too: a full build renders every page
     code, out, err = run("--root", str(root), "build")
-    assert code == 0 and "pages reused" not in err.replace("0 pages reused", "")
+    assert code == 0 and "pages reused" not in re.sub(r"\b0 (study )?pages reused", "", err)
     assert tree_digest(root / "site") == incremental
 
 

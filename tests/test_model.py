@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from generator import spec
 from generator.check import check
 from generator.load import load_project
-from generator.model import Model, build_model
+from generator.model import COOCCUR_LIMIT, RELATED_FIELDS, RELATED_LIMIT, Model, build_model
 
-from .helpers import make_project
+from .helpers import ROOT, make_project
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +70,24 @@ def test_related_studies_share_codes_best_first(model: Model) -> None:
         shares = [n for _, n in s.related]
         assert shares == sorted(shares, reverse=True) and s.key not in dict(s.related)
 
+
+
+def test_related_studies_and_cooccurrences_follow_their_definitions() -> None:
+    """build_model finds them with products of a study-by-code matrix; on the shipped base (124 studies)
+    they equal the plain definitions: the codes two studies share, and the codes a term's studies carry."""
+    loaded = load_project(ROOT)
+    result = check(loaded)
+    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                        result.screening)
+    studies = model.studies
+    for s in studies.values():
+        shared = {k: sum(len(set(s.codes[f]) & set(o.codes[f])) for f in RELATED_FIELDS)
+                  for k, o in studies.items() if k != s.key}
+        best = sorted(((k, n) for k, n in shared.items() if n), key=lambda kn: (-kn[1], kn[0]))[:RELATED_LIMIT]
+        assert s.related == tuple(best), s.key
+    for d in model.dimensions.values():
+        for t in d.terms:
+            assert t.studies == tuple(k for k, s in studies.items() if t.value in s.codes[d.field])
+            for other, top in t.cooccurs.items():
+                counts = Counter(v for k in t.studies for v in studies[k].codes[other])
+                assert top == tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:COOCCUR_LIMIT])

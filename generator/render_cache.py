@@ -1,0 +1,226 @@
+"""The render cache of study pages: a page whose inputs are unchanged is read back, not rendered again.
+
+A study page is a pure function of its inputs (`Renderer.study_digests` lists them: the study, the
+short cites and titles of its related studies, its formatted references, the labels and addresses of
+the terms it links, the codebook, the dataset's metadata and the generator's own code and templates).
+Each page is stored under the SHA-256 of a canonical serialisation of those inputs, so a one-record
+rebuild renders the pages made from that record and reads the other ~10,000 from build/cache/md
+(issue #17). A changed input changes the key; nothing is ever invalidated by date or by hand.
+
+The pages are kept in 256 files, by the first two characters of their key (`3f.pages` holds the keys
+3f...), each page behind a header with its key, a CRC-32 and its length. One file per page was measured
+first: a rebuild reads ~10,000 small files quickly, but a first build creates ~10,000 files, and on the
+development machine's file system that cost 3-6 s of system time (a third of the generator step).
+One JSON file of every page (~110 MB) would be read, and after any change written, whole: ~1 s on
+every rebuild. 256 files cost a first build 256 creations, and a one-record rebuild rewrites the few
+files holding the pages that changed and the pages they replace (a file is rewritten whole, atomically).
+A file that is damaged is read up to its first bad header, and an entry whose checksum or text is bad
+is a miss: the page is rendered and written again (as `build._load_cache` ignores a damaged citation
+cache), never shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import zlib
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+FOLDER = Path("build/cache/md")
+FORMAT = b"atlas-study-page 1"  # begins every entry's header; a new layout changes it
+SUFFIX = ".pages"
+PACKAGE = Path(__file__).parent
+# Libraries whose behaviour shows in a page: the template engine, its escaping, the country names.
+LIBRARIES = ("Jinja2", "MarkupSafe", "pycountry")
+
+
+def _plain(value: Any) -> Any:
+    """What json cannot write itself, as JSON: dataclasses by their fields (named by the class), sets sorted
+    by their members' canonical text (set order changes with PYTHONHASHSEED), dates as ISO text.
+    Anything else is refused: repr() and pickle would key a page on memory addresses and hash order."""
+    cls = type(value)
+    names = _FIELDS.get(cls)
+    if names is None and dataclasses.is_dataclass(cls):
+        names = _FIELDS[cls] = (f"{cls.__module__}.{cls.__qualname__}", tuple(f.name for f in dataclasses.fields(cls)))
+    if names is not None:
+        return {"<dataclass>": names[0], "fields": {name: getattr(value, name) for name in names[1]}}
+    if isinstance(value, (set, frozenset)):
+        return {"<set>": sorted(canonical(v) for v in value)}
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return {f"<{cls.__name__}>": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"<bytes>": value.hex()}
+    raise TypeError(f"{cls.__name__} has no canonical form")
+
+
+_FIELDS: dict[type, tuple[str, tuple[str, ...]]] = {}  # a dataclass -> its name and its fields' names
+
+
+def canonical(value: Any) -> str:
+    """The value as JSON text that is the same in every process for equal values.
+
+    Dataclasses, tuples, lists, dicts and sets are walked (json's encoder, with `_plain` for what it does
+    not know). Dicts keep their insertion order rather than being sorted: a page can print a dict in its
+    order (the CSL-JSON on a study page), so two dicts that differ only in order are different inputs.
+    Insertion order, unlike set order, does not depend on PYTHONHASHSEED.
+    """
+    return json.dumps(value, default=_plain, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def code_digest(templates: Path) -> str:
+    """The generator's own part of every key: its version, the bytes of its Python modules, of the template
+    tree and of the citation styles, and the versions of Python and of the libraries that shape a page.
+
+    The modules are included, not only the version: a page is also made by code (escaping, links, the
+    reference files), and a change there must not be hidden by an unchanged version number. The browser
+    assets are left out (no page is made from them).
+    """
+    h = hashlib.sha256()
+    h.update(FORMAT + b"\0" + __version__.encode() + b"\0" + platform.python_version().encode())
+    for name in LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "?"
+        h.update(f"\0{name}={version}".encode())
+    files = [("", p) for p in sorted(PACKAGE.glob("*.py"))]
+    files += [("templates", p) for p in sorted(templates.rglob("*")) if p.is_file()]
+    files += [("csl", p) for p in sorted((PACKAGE / "csl").rglob("*")) if p.is_file()]
+    for part, path in files:
+        base = templates if part == "templates" else PACKAGE
+        h.update(f"\0{part}/{path.relative_to(base).as_posix()}\0".encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+class StudyCache:
+    """The stored study pages of earlier builds, by digest; `None` as the folder: an empty cache that keeps nothing.
+
+    `load` reads the files once, before the render forks (the second process shares what was read); the
+    render stage asks `get` and hands rendered pages to `put`; `save` (build.py) rewrites the files whose
+    content changes and drops every entry no current study needs (`keep`, `put`), so the folder holds one
+    build's pages.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.hits = 0  # pages read from the cache in this build (the others were rendered)
+        self._entries: dict[str, Entry] = {}
+        self._damaged: set[str] = set()  # files with bytes that are no entry: rewritten by save
+        self._loaded = False
+        self._new: dict[str, bytes] = {}
+        self._used: set[str] = set()
+
+    def load(self) -> None:
+        self._loaded = True
+        if self.folder is None:
+            return
+        try:
+            names = sorted(n for n in os.listdir(self.folder) if _is_shard(n))
+        except OSError:
+            return
+        for name in names:
+            try:
+                entries, whole = _entries((self.folder / name).read_bytes(), name[:2])
+            except OSError:
+                entries, whole = {}, False
+            self._entries.update(entries)
+            if not whole:
+                self._damaged.add(name[:2])
+
+    def get(self, digest: str) -> str | None:
+        """The page stored under `digest`, or None when there is none or it is damaged."""
+        body = self._body(digest)
+        if body is None:
+            return None
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def _body(self, digest: str) -> bytes | None:
+        found = self._entries.get(digest)
+        if found is None:
+            return None
+        data, start, length, crc = found
+        body = data[start:start + length]
+        return body if zlib.crc32(body) == crc else None
+
+    def keep(self, digests: Iterable[str]) -> None:
+        """Entries this build needs, read or not: `save` keeps them and drops every other."""
+        self._used.update(digests)
+
+    def put(self, digest: str, text: str) -> None:
+        self._new[digest] = text.encode("utf-8")
+        self._used.add(digest)
+
+    def save(self) -> None:
+        """Rewrite, each atomically, the files that gain a page, lose one no study needs or hold damage."""
+        if self.folder is None:
+            return
+        if not self._loaded:
+            self.load()
+        # a damaged entry that is needed was a miss, so it is among the new ones
+        changed = self._damaged | {d[:2] for d in self._new} | {d[:2] for d in self._entries if d not in self._used}
+        if self.folder.exists() and not self.folder.is_dir():
+            self.folder.unlink()  # a file where the folder belongs: damage, like any other
+        self.folder.mkdir(parents=True, exist_ok=True)
+        shards: dict[str, dict[str, bytes]] = {shard: {} for shard in changed}
+        for digest in self._entries.keys() | self._new.keys():
+            if digest[:2] in changed and digest in self._used:
+                body = self._new[digest] if digest in self._new else self._body(digest)
+                if body is not None:
+                    shards[digest[:2]][digest] = body
+        for shard, entries in sorted(shards.items()):
+            path = self.folder / (shard + SUFFIX)
+            if not entries:
+                path.unlink(missing_ok=True)
+                continue
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as out:
+                for digest, body in sorted(entries.items()):
+                    out.write(b"%s %s %08x %d\n" % (FORMAT, digest.encode(), zlib.crc32(body), len(body)))
+                    out.write(body)
+            tmp.replace(path)
+        for name in os.listdir(self.folder):  # anything else: a .tmp of an interrupted build, an older layout
+            if not _is_shard(name):
+                with contextlib.suppress(OSError):
+                    (self.folder / name).unlink()
+        self._new.clear()
+        self._entries.clear()
+
+
+Entry = tuple[bytes, int, int, int]  # the file's bytes, where the page starts in them, its length, its CRC-32
+
+
+def _is_shard(name: str) -> bool:
+    return len(name) == 2 + len(SUFFIX) and name.endswith(SUFFIX)
+
+
+def _entries(data: bytes, shard: str) -> tuple[dict[str, Entry], bool]:
+    """The entries of one file, up to the first header that is not one of its own; and whether that was the whole file."""
+    out: dict[str, Entry] = {}
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        try:
+            fmt, digest, crc, length = data[pos:end].rsplit(b" ", 3) if end >= 0 else (b"",) * 4
+            size = int(length)
+            if fmt != FORMAT or len(digest) != 64 or not digest.startswith(shard.encode()) or size < 0 \
+                    or end + 1 + size > len(data):
+                return out, False
+            out[digest.decode("ascii")] = (data, end + 1, size, int(crc, 16))
+        except ValueError:  # too few fields, not numbers, not ASCII
+            return out, False
+        pos = end + 1 + size
+    return out, True

@@ -1,0 +1,267 @@
+"""The render cache of study pages (generator/render_cache.py): a rebuild renders exactly the study pages
+whose inputs changed, reads the others from build/cache/md, and writes the same bytes as a build without it."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator import render
+from generator.build import DOCS, generate
+from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical
+
+from .conftest import copy_project
+from .helpers import BASE, ROOT, make_project
+
+STUDIES = DOCS / "studies"
+PROGRESS = re.compile(r"generated ([\d,]+) files \(([\d,]+) changed, ([\d,]+) study pages reused\)")
+
+
+def generate_counting(root: Path) -> tuple[int, int]:
+    """Run the generator step; (files changed in build/docs, study pages read from the cache), from its progress line."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        ok, _ = generate(root)
+    text = err.getvalue()
+    assert ok and "Traceback" not in text, text
+    found = PROGRESS.search(text)
+    assert found is not None, text
+    return int(found.group(2).replace(",", "")), int(found.group(3).replace(",", ""))
+
+
+def study_pages(root: Path) -> dict[str, str]:
+    """Study key -> its page (the list of studies, studies/index.md, left out)."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted((root / STUDIES).glob("*.md")) if p.stem != "index"}
+
+
+def cache_entries(root: Path) -> dict[str, Path]:
+    """Digest -> the file of the render cache holding its page; every file is read whole."""
+    out: dict[str, Path] = {}
+    for path in sorted((root / FOLDER).glob("*" + SUFFIX)):
+        entries, whole = _entries(path.read_bytes(), path.name[:2])
+        assert whole, path
+        out.update(dict.fromkeys(entries, path))
+    return out
+
+
+def equals_an_uncached_build(root: Path) -> None:
+    """The cache removed, the same input generated again changes no file: the cached output was byte-identical."""
+    shutil.rmtree(root / FOLDER)
+    changed, reused = generate_counting(root)
+    assert (changed, reused) == (0, 0)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped evidence base, generated once with the cache filled (copied by each test that changes it)."""
+    root = copy_project(tmp_path_factory.mktemp("cache") / "project")
+    changed, reused = generate_counting(root)
+    assert changed > 0 and reused == 0
+    assert len(cache_entries(root)) == len(study_pages(root))
+    return root
+
+
+def copy_built(built: Path, dest: Path) -> Path:
+    shutil.copytree(built, dest, symlinks=True)
+    return dest
+
+
+def test_an_unchanged_rebuild_reads_every_study_page_from_the_cache(built: Path, tmp_path: Path) -> None:
+    root = copy_built(built, tmp_path / "p")
+    assert generate_counting(root) == (0, len(study_pages(root)))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    # printed on its own page only
+    "summary": lambda root: edit(root / "evidence/studies/bovaird2007.yaml", "summary: >-\n",
+                                 "summary: >-\n  A changed summary.\n"),
+    # printed on its own page and, as a related study's title, on the pages that list it
+    "title": lambda root: edit(root / "references.bib", "title   = {Beyond engagement and participation:",
+                               "title   = {Beyond engagement, participation and more:"),
+    # moves it up or down other studies' related lists
+    "codes": lambda root: edit(root / "evidence/studies/bovaird2007.yaml", "sectors: [public-services-general]",
+                               "sectors: [public-services-general, health]"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_changed_record_rerenders_exactly_the_pages_made_from_it(built: Path, tmp_path: Path, change: str) -> None:
+    """Every study page that differs was rendered again, and no other (the misses are counted), and the
+    whole output equals an uncached build of the same input byte for byte."""
+    root = copy_built(built, tmp_path / "p")
+    before = study_pages(root)
+    CHANGES[change](root)
+    _, reused = generate_counting(root)
+    after = study_pages(root)
+    differ = {key for key in after if after[key] != before.get(key)}
+    assert "bovaird2007" in differ
+    assert len(after) - reused == len(differ), (len(after) - reused, sorted(differ))
+    # a page other than the record's own differs only because it links the record (as a related study)
+    assert all("](bovaird2007.md)" in after[key] for key in differ - {"bovaird2007"})
+    if change == "summary":
+        assert differ == {"bovaird2007"}
+    else:
+        assert len(differ) > 1  # the base has studies that list it as related
+    equals_an_uncached_build(root)
+
+
+def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render split in two processes taking chunks of study pages (as from 400 studies) reads and fills
+    the same cache, and writes the bytes of the one-process render the fixture made."""
+    from generator import pages
+
+    monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pages, "CHUNK", 9)
+    root = copy_built(built, tmp_path / "p")
+    n = len(study_pages(root))
+    assert generate_counting(root) == (0, n)
+    before = study_pages(root)
+    CHANGES["title"](root)
+    _, reused = generate_counting(root)
+    after = study_pages(root)
+    assert n - reused == sum(after[key] != before[key] for key in after) > 1
+    equals_an_uncached_build(root)
+    assert generate_counting(root) == (0, n)  # the second process's pages were put in the cache too
+
+
+def test_a_codebook_label_change_rerenders_every_study_page(built: Path, tmp_path: Path) -> None:
+    root = copy_built(built, tmp_path / "p")
+    edit(root / "evidence/codebook/logics.yaml", "label: Community logic", "label: Logic of the community")
+    _, reused = generate_counting(root)
+    assert reused == 0
+    assert "[Logic of the community](../logics/community.md)" in study_pages(root)["bovaird2007"]
+    equals_an_uncached_build(root)
+
+
+@pytest.mark.parametrize("template", ["study.md.j2", "term.md.j2"])
+def test_a_template_change_rerenders_every_study_page(built: Path, tmp_path: Path, template: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any template, not only the study page's: the key holds the bytes of the whole template tree."""
+    root = copy_built(built, tmp_path / "p")
+    templates = shutil.copytree(render.TEMPLATES, tmp_path / "templates")
+    edit(templates / template, "\n", "\n{# a comment, changing the bytes but not the page #}\n")
+    monkeypatch.setattr(render, "TEMPLATES", templates)
+    changed, reused = generate_counting(root)
+    assert reused == 0 and changed == 0
+
+
+def test_a_damaged_cache_is_ignored(built: Path, tmp_path: Path) -> None:
+    """A truncated file, a garbled one, an empty one, a flipped bit and a page that is not UTF-8 under a right
+    checksum: each page lost is rendered again and written back, the output is unchanged, and no traceback."""
+    import zlib
+
+    root = copy_built(built, tmp_path / "p")
+    files: dict[Path, list[str]] = {}
+    for digest, path in cache_entries(root).items():
+        files.setdefault(path, []).append(digest)
+    singles = [path for path, digests in files.items() if len(digests) == 1]
+    several = [path for path, digests in files.items() if len(digests) > 1]
+    assert len(singles) >= 2 and len(several) >= 4
+    lost = 0
+    several[0].write_bytes(several[0].read_bytes()[:-10])  # its last page cut short
+    lost += 1
+    several[1].write_bytes(b"not a cache file")  # every page in it
+    lost += len(files[several[1]])
+    data = bytearray(several[2].read_bytes())
+    data[-5] ^= 1  # one bit of its last page
+    several[2].write_bytes(bytes(data))
+    lost += 1
+    singles[0].write_bytes(b"")
+    lost += 1
+    several[3].write_bytes(several[3].read_bytes() + b"bytes after the last page")  # no page lost
+    body = b"\xff\xfe not UTF-8"
+    singles[1].write_bytes(b"%s %s %08x %d\n%s" % (FORMAT, files[singles[1]][0].encode(), zlib.crc32(body), len(body), body))
+    lost += 1
+    (root / FOLDER / "stale.tmp").write_text("left by an interrupted build", encoding="utf-8")
+    (root / FOLDER / f"{'0' * 64}.md").write_text("a page of an older layout", encoding="utf-8")
+    n = len(study_pages(root))
+    assert generate_counting(root) == (0, n - lost)
+    assert sorted(p.name for p in (root / FOLDER).iterdir() if not p.name.endswith(SUFFIX)) == []
+    assert len(cache_entries(root)) == n  # every file whole again
+    assert generate_counting(root) == (0, n)
+
+
+def test_a_file_in_place_of_the_cache_folder_is_replaced(built: Path, tmp_path: Path) -> None:
+    root = copy_built(built, tmp_path / "p")
+    shutil.rmtree(root / FOLDER)
+    (root / FOLDER).write_text("not a folder", encoding="utf-8")
+    n = len(study_pages(root))
+    assert generate_counting(root) == (0, 0)
+    assert generate_counting(root) == (0, n)
+
+
+def test_entries_no_study_needs_are_dropped(built: Path, tmp_path: Path) -> None:
+    root = copy_built(built, tmp_path / "p")
+    before = set(cache_entries(root))
+    CHANGES["summary"](root)
+    generate_counting(root)
+    after = set(cache_entries(root))
+    assert len(after) == len(study_pages(root)) and len(before - after) == len(after - before) == 1
+
+
+def test_a_date_in_the_dataset_metadata_is_an_input_like_any_other(tmp_path: Path) -> None:
+    """YAML reads an unquoted date as a date: it has a canonical form, so the pages are still cached, and keyed on it."""
+    root = make_project(tmp_path / "p")
+    edit(root / "evidence/dataset.yaml", 'released: "2026-01-31"', "released: 2026-01-31")
+    assert generate_counting(root)[1] == 0
+    assert generate_counting(root)[1] == 4
+    edit(root / "evidence/dataset.yaml", "released: 2026-01-31", "released: 2026-02-01")
+    assert generate_counting(root)[1] == 0
+    assert "2026\\-02\\-01" in study_pages(root)["smith2020"]  # Markdown-escaped
+
+
+DIGESTS = """
+import json, sys
+from pathlib import Path
+from generator.check import check
+from generator.load import load_project
+from generator.model import build_model
+from generator.render import Renderer
+loaded = load_project(Path(sys.argv[1]))
+result = check(loaded)
+model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected, result.screening)
+print(json.dumps(Renderer(model, result.dataset, result.changes, loaded.bib.text).study_digests(list(model.studies))))
+"""
+
+
+def test_digests_are_the_same_in_every_process() -> None:
+    """No set order, memory address or hash seed reaches a key: two interpreters with other seeds agree."""
+    runs = [subprocess.run([sys.executable, "-c", DIGESTS, str(BASE)], capture_output=True, text=True, check=True,
+                           cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")]
+    digests = json.loads(runs[0])
+    assert runs[0] == runs[1] and len(digests) == 4 and len(set(digests.values())) == 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    x: int
+    tags: frozenset[str]
+
+
+def test_canonical_text() -> None:
+    assert canonical({"b", "a", "c"}) == canonical({"c", "b", "a"}) == '{"<set>":["\\"a\\"","\\"b\\"","\\"c\\""]}'
+    assert canonical(Point(1, frozenset({"y", "x"}))) == canonical(Point(1, frozenset({"x", "y"})))
+    assert "test_render_cache.Point" in canonical(Point(1, frozenset()))
+    assert canonical({"a": 1, "b": 2}) != canonical({"b": 2, "a": 1})  # a page can print a dict in its order
+    assert canonical(("a", 1, None, True, 1.5)) == '["a",1,null,true,1.5]'
+    with pytest.raises(TypeError):
+        canonical(object())  # never repr()
