@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import spec
-from .model import CLAIM_KINDS, Claim, Count, Model, Shown, Term
+from .model import CLAIM_KINDS, Claim, Count, Listed, Model, Shown, Term
 
 # The matrices the site publishes, (row dimension, column dimension): the spec's.
 MATRICES = spec.MATRICES
@@ -28,7 +28,7 @@ ClaimRef = tuple[str, int]  # (study key, claim index)
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(Listed):
     findings: tuple[ClaimRef, ...]  # claims of kind finding carrying both terms
     arguments: tuple[ClaimRef, ...]  # claims of kind argument carrying both terms
     studies: tuple[str, ...]  # claim level: the studies those claims come from; study level: co_coded
@@ -45,14 +45,8 @@ class Cell:
         tied = set(self.studies)
         return tuple(k for k in self.co_coded if k not in tied)
 
-    n_findings = Count("findings")
-    n_arguments = Count("arguments")
-    n_studies = Count("studies")
     n_untied = Count("untied")
     n_co_coded = Count("co_coded")
-    findings_shown = Shown("findings")
-    arguments_shown = Shown("arguments")
-    studies_shown = Shown("studies")
     untied_shown = Shown("untied")
 
 

@@ -70,6 +70,17 @@ class Shown:
         return Head(items[:LIST_LIMIT], max(0, len(items) - LIST_LIMIT))
 
 
+class Listed:
+    """Counts and shown heads of an object's `studies`, `findings` and `arguments` (a term, a matrix cell)."""
+
+    n_studies = Count("studies")
+    n_findings = Count("findings")
+    n_arguments = Count("arguments")
+    studies_shown = Shown("studies")
+    findings_shown = Shown("findings")
+    arguments_shown = Shown("arguments")
+
+
 CLAIM_KINDS = ("finding", "argument")  # the order claims are counted and shown in
 
 
@@ -152,7 +163,7 @@ class Study:
 
 
 @dataclass(frozen=True)
-class Term:
+class Term(Listed):
     dimension: str  # record field, e.g. "logics"
     section: str  # URL section, e.g. "logics"
     slug: str  # URL part; lowercase ISO code for countries
@@ -166,13 +177,6 @@ class Term:
     cooccurs: dict[str, tuple[tuple[str, int], ...]]  # dimension -> ((value, count), ...)
     # a country's administrative tradition (its slug, or "" where the codebook assigns none); None for other terms
     tradition: str | None = None
-
-    n_studies = Count("studies")
-    n_findings = Count("findings")
-    n_arguments = Count("arguments")
-    studies_shown = Shown("studies")
-    findings_shown = Shown("findings")
-    arguments_shown = Shown("arguments")
 
 
 @dataclass(frozen=True)

@@ -185,20 +185,13 @@ class Renderer:
         return self._memo("cite", (key,), lambda: self.link(self.model.studies[key].short_cite, urls.study_page(key)))
 
     def claim_link(self, key: str, index: int) -> Markup:
-        """'Finding 2' or 'Argument 1', linked to the claim on its study page."""
-        def make() -> Markup:
-            claim = self.model.claim(key, index)
-            return self.link(claim.label, urls.anchored(urls.study_page(key), claim.anchor))
-        return self._memo("claim", (key, index), make)
-
-    def claim_cite(self, key: str, index: int) -> Markup:
-        """'Kim et al. (2011), Finding 2', one link to the claim on its study page (one address per claim
-        line, where a claim is listed away from its study: term and cell pages)."""
+        """'Kim et al. (2011), Finding 2', one link to the claim on its study page, where a claim is listed
+        away from its study (term, cell and synthesis pages)."""
         def make() -> Markup:
             claim = self.model.claim(key, index)
             label = f"{self.model.studies[key].short_cite}, {claim.label}"
             return self.link(label, urls.anchored(urls.study_page(key), claim.anchor))
-        return self._memo("claim_cite", (key, index), make)
+        return self._memo("claim", (key, index), make)
 
     def vocab_label(self, vocabulary: str, slug: str) -> str:
         vocab = self.model.codebook.vocabularies.get(vocabulary)
@@ -237,7 +230,7 @@ class Renderer:
             "country_name": country_name,
             "styles": STYLES, "dataset": self.dataset, "permalink": self.permalink,
             "reading_list": self.reading_list, "h": html_text, "h_block": html_block,
-            "claim_link": self.claim_link, "claim_cite": self.claim_cite, "claim": self.model.claim,
+            "claim_link": self.claim_link, "claim": self.model.claim,
             "cite_or_key": self.cite_or_key,
             "field_label": field_label, "vocab_label": self.vocab_label, "strength": self.strength,
             "appraisal_labels": self.appraisal_labels,
