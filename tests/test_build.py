@@ -81,6 +81,8 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     assert counts is not None, err
     reused, rendered = map(int, counts.groups())
     assert rendered <= 5 and reused > 100, err
+    # every page goes through the cache, the pages of the navigation (the 1 MB studies index at 10,000) too
+    assert reused + rendered == sum(1 for _ in (root / "build/docs").rglob("*.md")), err
     assert "A changed summary." in (root / "site/studies/bovaird2007/index.html").read_text(encoding="utf-8")
     incremental = tree_digest(root / "site")
     shutil.rmtree(root / "build/cache/pages")
@@ -90,12 +92,41 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     assert tree_digest(root / "site") == incremental
 
 
+def test_a_title_edit_rebuilds_the_pages_that_show_it_not_every_page(tmp_path: Path) -> None:
+    """A study's title is on the studies index, a page of the navigation. The navigation gives that page
+    its title, so editing the study re-renders the pages that show the study (the index among them),
+    not the whole site, and the result equals a full build."""
+    root = copy_project(tmp_path / "p")
+    build_site(root)
+    bib = root / "references.bib"
+    text = bib.read_text(encoding="utf-8")
+    old = "Beyond engagement and participation"
+    assert text.count(old) == 1
+    bib.write_text(text.replace(old, "Beyond engagement and participation, retitled"), encoding="utf-8")
+    code, out, err = run("--root", str(root), "build")
+    assert code == 0, out + err
+    counts = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
+    assert counts is not None, err
+    reused, rendered = map(int, counts.groups())
+    assert 0 < rendered < reused / 4, err
+    assert reused + rendered == sum(1 for _ in (root / "build/docs").rglob("*.md")), err
+    assert "retitled" in (root / "site/studies/index.html").read_text(encoding="utf-8")
+    incremental = tree_digest(root / "site")
+    shutil.rmtree(root / "build/cache/pages")
+    shutil.rmtree(root / "build/cache/md")
+    code, out, err = run("--root", str(root), "build")
+    assert code == 0, out + err
+    assert tree_digest(root / "site") == incremental
+
+
 def test_serve_previews_a_changed_record_through_the_page_cache(tmp_path: Path) -> None:
     """`evidence serve` regenerates on a save and MkDocs' rebuild reuses every unchanged page."""
     import socket
     import subprocess
     import sys
     import time
+    import urllib.error
+    import urllib.request
 
     root = copy_project(tmp_path / "p")
     with socket.socket() as s:
@@ -118,12 +149,55 @@ def test_serve_previews_a_changed_record_through_the_page_cache(tmp_path: Path) 
                 time.sleep(0.5)
             raise AssertionError(log.read_text(encoding="utf-8"))
 
+        def page(path: str, want: int, text: str = "") -> str:
+            for _ in range(240):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as response:
+                        # without the reload script MkDocs adds to every page it serves (it holds the build's time)
+                        body = re.sub(r"<script>\s*var livereload = .*?</script>", "", response.read().decode("utf-8"),
+                                      flags=re.S)
+                        if want == 200 and text in body:
+                            return body
+                except urllib.error.HTTPError as exc:
+                    if exc.code == want:
+                        return ""
+                time.sleep(0.5)
+            raise AssertionError(f"{path}: never {want} {text!r}\n" + log.read_text(encoding="utf-8")[-3000:])
+
         wait_for(1)
+        before = page("/studies/bovaird2007/", 200)
         record = root / "evidence/studies/bovaird2007.yaml"
         record.write_text(record.read_text(encoding="utf-8").replace("summary: >-\n", "summary: >-\n  Saved.\n", 1),
                           encoding="utf-8")
         reused, rendered = wait_for(2)[1]
         assert rendered <= 5 and reused > 100, log.read_text(encoding="utf-8")
+        # the rebuild left the pages the first build wrote where they were, instead of writing them again
+        in_place = [int(n) for n in re.findall(r"; (\d+) already in place", log.read_text(encoding="utf-8"))]
+        assert in_place[:2] == [0, reused], log.read_text(encoding="utf-8")
+
+        # the preview's site directory is kept between rebuilds: what it serves must still be exact
+        page("/studies/bovaird2007/", 200, "Saved.")
+        assert "Pestoff" in page("/studies/pestoff2008/", 200)  # reused pages are served too
+        # a record added, then removed: its page appears, then is gone (no stale page left behind)
+        bib = root / "references.bib"
+        bib.write_text(bib.read_text(encoding="utf-8") + "\n@article{zedd2020,\n  author  = {Zedd, Zoe},\n"
+                       "  title   = {A work added and then removed},\n  journal = {Journal of Tests},\n"
+                       "  year    = {2020},\n}\n", encoding="utf-8")
+        added = root / "evidence/studies/zedd2020.yaml"
+        added.write_text(record.read_text(encoding="utf-8"), encoding="utf-8")
+        page("/studies/zedd2020/", 200, "A work added and then removed")
+        added.unlink()
+        bib.write_text(bib.read_text(encoding="utf-8").split("\n@article{zedd2020,")[0] + "\n", encoding="utf-8")
+        page("/studies/zedd2020/", 404)
+        # undoing the save brings back the page as it was: a stored page is never written through
+        record.write_text(record.read_text(encoding="utf-8").replace("summary: >-\n  Saved.\n", "summary: >-\n", 1),
+                          encoding="utf-8")
+        for _ in range(240):
+            if page("/studies/bovaird2007/", 200) == before:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the page of the undone save differs from the page before it")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -235,3 +309,17 @@ def test_content_pages_never_collide_with_generated_pages(tmp_path: Path) -> Non
         else:
             assert out == source, f"content/{page} is replaced by a generated page"
     assert content <= generated
+
+
+def test_a_page_is_placed_as_a_new_name_never_written_through(tmp_path: Path) -> None:
+    """atlas-cache links pages to its store: replacing a page must leave the stored file as it was."""
+    from generator.site_cache import _place
+
+    stored, page, new = tmp_path / "stored.html", tmp_path / "site/p/index.html", tmp_path / "new.html"
+    stored.write_text("old page", encoding="utf-8")
+    new.write_text("new page", encoding="utf-8")
+    _place(stored, page)
+    assert page.read_text(encoding="utf-8") == "old page"
+    _place(new, page)  # page was another name of stored: it is replaced, not overwritten
+    assert page.read_text(encoding="utf-8") == "new page"
+    assert stored.read_text(encoding="utf-8") == "old page"
