@@ -211,16 +211,17 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
             key = self.keys[src]
             if self.serving and self.written.get(str(dest)) == key and dest.is_file():
                 self.in_place += 1
-            else:
-                _place(self._html(key), dest)
+                return
+            _place(self._html(key), dest)
+            if self.serving:
                 self.written[str(dest)] = key
             return
         deferred = self.deferred.pop(src, None)
         if deferred is not None:
             _ORIGINAL["populate"](page, config, *deferred)
-        if dest.is_file():  # left by the last rebuild of a preview: possibly a link to a stored page
-            dest.unlink()
-        self.written.pop(str(dest), None)
+        if self.serving:  # the last rebuild of the preview may have left a link to a stored page here
+            dest.unlink(missing_ok=True)
+            self.written.pop(str(dest), None)
         original(page, config, doc_files, nav, env, dirty, excluded)
         if src in self.keys:
             self.rendered.add(src)
@@ -248,7 +249,8 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
                 continue
             if src in self.rendered:
                 _place(Path(file.abs_dest_path), self._html(key))
-                self.written[str(Path(file.abs_dest_path))] = key
+                if self.serving:
+                    self.written[str(Path(file.abs_dest_path))] = key
             page = file.page
             manifest[src] = {
                 "key": key,
