@@ -13,7 +13,7 @@ fresh processes, with each one's peak memory:
 It prints the figures and the targets of issue #17, and writes them, dated, to bench/results/,
 with one SVG per figure against the number of studies (bench/plot.py).
 
-Usage: python bench/bench.py [SIZE ...]     (default: 1000 3000 10000)
+Usage: python bench/bench.py [SIZE ...] [--name=NAME]     (default: 1000 3000 10000; NAME suffixes the dated results)
 """
 
 from __future__ import annotations
@@ -194,7 +194,11 @@ def report(rows: list[dict[str, object]]) -> str:
 
 
 def main() -> int:
-    sizes = [int(a) for a in sys.argv[1:]] or [1000, 3000, 10000]
+    # sizes, and optionally --name=NAME: the results are then written as <date>-NAME (a second run on
+    # one day keeps the first)
+    name = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--name=")), "")
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [1000, 3000, 10000]
+    stem = dt.date.today().isoformat() + (f"-{name}" if name else "")
     rows = []
     with tempfile.TemporaryDirectory(prefix="atlas-bench-") as tmp:
         for n in sizes:
@@ -206,12 +210,12 @@ def main() -> int:
               f"{platform.platform()}. Times are wall seconds of a fresh process; memory is its peak RSS.\n\n")
     text = header + report(rows)
     print(text)
-    out = HERE / "results" / f"{dt.date.today().isoformat()}.md"
+    out = HERE / "results" / f"{stem}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    (HERE / "results" / f"{dt.date.today().isoformat()}.json").write_text(json.dumps(rows, indent=1) + "\n",
+    (HERE / "results" / f"{stem}.json").write_text(json.dumps(rows, indent=1) + "\n",
                                                                          encoding="utf-8")
-    for svg in plot(rows, HERE / "results" / f"{dt.date.today().isoformat()}-plots"):
+    for svg in plot(rows, HERE / "results" / f"{stem}-plots"):
         print(f"wrote {svg.relative_to(ROOT)}", file=sys.stderr)
     print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
     return 0

@@ -284,7 +284,9 @@ class Renderer:
                                      kinds=self.model.codebook.vocabularies.get("source_kinds"),
                                      refs_plain={st: plain(self.refs[st][key]) for st in STYLES},
                                      refs_html={st: Markup(self.refs[st][key]) for st in STYLES},
-                                     files=reference_files(study))
+                                     files=reference_files(study),
+                                     coded=[f for f in m.specs if study.codes[f.name]],
+                                     uncoded=[f for f in m.specs if not study.codes[f.name]])
         return out
 
     def study_digests(self, keys: list[str]) -> dict[str, str]:

@@ -45,10 +45,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import inspect
 import json
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,17 @@ def _digest(*parts: str | bytes) -> str:
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
     return h.hexdigest()
+
+
+def _setting(value: Any) -> str:
+    """A configuration value that JSON cannot hold, as text that is the same in every run: a function
+    (such as the `toc` extension's `slugify`) by its name and its module's source, so that editing it
+    re-renders the pages; anything else by str()."""
+    if callable(value) and hasattr(value, "__module__") and hasattr(value, "__qualname__"):
+        module = sys.modules.get(value.__module__)
+        source = inspect.getsource(module) if module else ""
+        return f"{value.__module__}.{value.__qualname__}:{_digest(source)}"
+    return str(value)
 
 
 def _tree_digest(root: Path) -> str:
@@ -149,7 +162,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         settings = json.dumps({k: config.get(k) for k in ("site_url", "site_name", "use_directory_urls",
                                                             "copyright", "extra", "extra_css", "extra_javascript",
                                                             "markdown_extensions", "mdx_configs")},
-                              sort_keys=True, default=str)
+                              sort_keys=True, default=_setting)
         self.config_digest = _digest(FORMAT, config_text, settings, _versions(),
                                      _tree_digest(Path(custom)) if custom else "")
         self.manifest = self._read_manifest()

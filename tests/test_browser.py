@@ -335,7 +335,23 @@ def test_without_javascript_the_explorer_points_to_static_lists(browser: Browser
     text = pg.locator("article").inner_text()
     assert "The explorer needs JavaScript" in text
     assert pg.get_by_role("link", name="all studies").count() == 1
+    # a study page without script: its references and files are readable, and it offers no button
+    # that could not work (atlas.js makes the Copy and Download buttons)
+    pg.goto(base_url + "studies/vaneijk2017/")
+    assert pg.locator("#cite-apa").inner_text().startswith("van Eijk, C.")
+    assert (pg.locator("#ref-bib").text_content() or "").startswith("@article{vaneijk2017,")
+    assert pg.get_by_role("button").count() == 0
     context.close()
+
+
+def test_with_javascript_a_study_page_has_its_copy_and_download_buttons(page: tuple[Page, Watch], base_url: str) -> None:
+    pg, _ = page
+    pg.goto(base_url + "studies/vaneijk2017/")
+    copies = [pg.locator(".atlas-copy").nth(i).get_attribute("aria-label") for i in range(3)]
+    assert copies == ["Copy the APA 7 reference", "Copy the Chicago author-date reference",
+                      "Copy the Harvard reference"]
+    downloads = pg.locator(".atlas-download").all_text_contents()  # inside the closed <details>
+    assert downloads == ["Download BibTeX", "Download RIS", "Download CSL-JSON"]
 
 
 # --- citing and teaching ----------------------------------------------------------------

@@ -318,25 +318,33 @@
     render();
   }
 
-  /* a study's reference files: the text printed on the page, downloaded as a file */
+  /* a study's reference files: the text printed on the page (element ref-<extension>), downloaded as
+     <study key>.<extension> with the format's media type; the button follows the format's name */
+  var MEDIA_TYPES = { bib: "application/x-bibtex", ris: "application/x-research-info-systems",
+                      json: "application/vnd.citationstyles.csl+json" };
   function downloadButtons() {
-    document.querySelectorAll("button.atlas-download[data-download]").forEach(function (button) {
-      var source = document.getElementById(button.getAttribute("data-download"));
-      if (!source) return;
-      button.hidden = false;
+    document.querySelectorAll("[data-key] .atlas-ref-text[id^='ref-']").forEach(function (source) {
+      var ext = source.id.slice(4);
+      var name = source.previousElementSibling;
+      var key = source.closest("[data-key]").getAttribute("data-key");
+      if (!MEDIA_TYPES[ext] || !name || !name.classList.contains("atlas-ref-format")) return;
+      var button = el("button", { type: "button", class: "atlas-download", text: "Download " + name.textContent.trim() });
       button.addEventListener("click", function () {
-        download(button.getAttribute("data-name"), button.getAttribute("data-type"), source.textContent + "\n");
+        download(key + "." + ext, MEDIA_TYPES[ext], source.textContent + "\n");
       });
+      name.appendChild(document.createTextNode(" "));
+      name.appendChild(button);
     });
   }
 
-  /* copy buttons: hidden until this script runs, so they never appear where they cannot work */
+  /* copy buttons: made by this script, so they never appear where they cannot work; each follows
+     its style's name and copies the reference below it */
   function copyButtons() {
-    document.querySelectorAll("button.atlas-copy[data-copy]").forEach(function (button) {
-      var target = document.getElementById(button.getAttribute("data-copy"));
-      if (!target) return;
-      button.hidden = false;
-      button.setAttribute("aria-label", "Copy the " + button.parentNode.textContent.replace("Copy", "").trim() + " reference");
+    document.querySelectorAll(".atlas-cite-ref[id]").forEach(function (target) {
+      var name = target.previousElementSibling;
+      if (!name || !name.classList.contains("atlas-cite-style")) return;
+      var button = el("button", { type: "button", class: "atlas-copy", text: "Copy",
+                                  "aria-label": "Copy the " + name.textContent.trim() + " reference" });
       button.addEventListener("click", function () {
         var text = target.textContent;
         var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 2000); };
@@ -344,6 +352,8 @@
           navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
         } else { fallback(text); done(); }
       });
+      name.appendChild(document.createTextNode(" "));
+      name.appendChild(button);
     });
   }
 
