@@ -61,8 +61,8 @@ class MinifyPlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
     def on_files(self, files: Files, config: Any) -> Files:
         search = "search" in config.plugins or "material/search" in config.plugins
         theme_dirs = {os.path.realpath(d) for d in config.theme.dirs}
-        for file in [f for f in files if f.src_dir and os.path.realpath(f.src_dir) in theme_dirs
-                     and unused_theme_file(f.src_uri, search)]:
+        for file in [f for f in files if unused_theme_file(f.src_uri, search)
+                     and f.src_dir and os.path.realpath(f.src_dir) in theme_dirs]:
             files.remove(file)
         return files
 
