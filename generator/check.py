@@ -124,6 +124,7 @@ BIB_REQUIRED: dict[str, tuple[str, ...]] = {
     "incollection": ("author", "title", "booktitle", "publisher", "year"),
     "inbook": ("author|editor", "title", "chapter|pages", "publisher", "year"),
     "inproceedings": ("author", "title", "booktitle", "year"),
+    "unpublished": ("author", "title", "year"),
     "techreport": ("author", "title", "institution", "year"),
     "report": ("author", "title", "institution", "year"),
     "phdthesis": ("author", "title", "school", "year"),
@@ -494,6 +495,12 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
                     "Write the bare DOI, e.g. doi = {10.1111/j.1540-6210.2007.00773.x}.")
             diags.append(diagnostic(C.BIB_DOI_MALFORMED, bib.path, entry.field_lines.get("doi", entry.line), 1,
                                     f"'{doi}' in '{entry.key}' is not a bare DOI", hint))
+        pages = entry.fields.get("pages", "").strip()
+        if entry.entry_type == "article" and pages and not re.search(r"[-–—]", pages) and "pages" not in entry.inherited:
+            diags.append(diagnostic(C.BIB_ARTICLE_NUMBER, bib.path, entry.field_lines.get("pages", entry.line), 1,
+                                    f"@article '{entry.key}' has pages = {{{pages}}}, a single value",
+                                    f"If {pages} is the article's number, write eid = {{{pages}}} instead of pages; "
+                                    f"if the article really has one page, write pages = {{{pages}--{pages}}}."))
         _check_title_case(bib, entry.key, entry.fields, entry.field_lines, entry.line, diags)
 
 

@@ -46,6 +46,7 @@ CSL_TYPES = {
     "phdthesis": "thesis",
     "mastersthesis": "thesis",
     "online": "webpage",
+    "unpublished": "manuscript",  # a paper given at a conference (it has an eventtitle) is a speech
 }
 
 _latex = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
@@ -176,8 +177,21 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
             item[csl_name] = rich(f[bib_name]) if csl_name in RICH else decode(f[bib_name])
     if f.get("pages"):
         item["page"] = re.sub(r"\s*-+\s*", "-", f["pages"].strip())
+    if f.get("eid"):
+        # biblatex's eid: the number a journal gives an article in place of pages (BMC, PLOS, MDPI,
+        # Frontiers; eLocators such as e33). CSL's `number`: APA prints it as "Article 9".
+        item["number"] = decode(f["eid"].strip())
     if f.get("doi"):
         item["DOI"] = f["doi"].strip()
+    if entry.entry_type == "unpublished" and f.get("eventtitle"):
+        # a paper presented at a conference and not published (biblatex: @unpublished with eventtitle,
+        # venue and type): APA 7 prints "Title [Paper presentation]. Conference, Place."
+        item["type"] = "speech"
+        item["event"] = decode(f["eventtitle"])  # CSL 1.0.1's name, which every style here reads
+        if f.get("venue"):
+            item["event-place"] = decode(f["venue"])
+        if f.get("type"):
+            item["genre"] = decode(f["type"])
     year = re.search(r"\d{4}", f.get("year", ""))
     if year:
         item["issued"] = {"date-parts": [[int(year.group())]]}

@@ -63,6 +63,7 @@ class C(StrEnum):
     BIB_MISSING_FIELD = "bib-missing-field"
     BIB_DOI_MALFORMED = "bib-doi-malformed"
     BIB_TITLE_CASE = "bib-title-case"
+    BIB_ARTICLE_NUMBER = "bib-article-number"
     BIB_UNUSED = "bib-unused"
     BIB_UNCONFIRMED_FIELD = "bib-unconfirmed-field"
     CORRECTIONS_UNKNOWN_KEY = "corrections-unknown-key"
@@ -304,6 +305,13 @@ CODES: dict[C, Code] = {
              "Write the title in sentence case: capitalise the first word of the title and of a subtitle, "
              "and protect with braces the proper nouns and acronyms, "
              "e.g. title = {Co-{production} in {France}: A review of {NPM}}."),
+        Code(C.BIB_ARTICLE_NUMBER, _W, "Article's pages are a single value",
+             "Many journals number their articles instead of paginating them (BMC, PLOS, MDPI, "
+             "Frontiers; eLocators such as e33), and reference managers export that number as the "
+             "pages. APA 7 prints it as 'Article 9', which it can do only if the number is stored as "
+             "biblatex's eid; stored as pages, it prints as a page number.",
+             "If the value is the article's number, write eid = {9} instead of pages; if the article "
+             "really has one page, write it as a range, pages = {9--9}."),
         Code(C.BIB_UNUSED, _W, "BibTeX entry is not used",
              "No record and no codebook term cites this entry, so it does not appear on the "
              "site.",

@@ -8,9 +8,10 @@ from .csl import family_name, plain_text
 from .model import Study
 
 RIS_TYPES = {"article-journal": "JOUR", "book": "BOOK", "chapter": "CHAP", "report": "RPRT",
-             "paper-conference": "CPAPER", "thesis": "THES", "webpage": "ELEC"}
-BIB_ORDER = ("author", "editor", "title", "journal", "booktitle", "edition", "year", "volume", "number", "pages",
-             "publisher", "address", "institution", "school", "isbn", "doi", "url")
+             "paper-conference": "CPAPER", "speech": "CPAPER", "thesis": "THES", "webpage": "ELEC",
+             "manuscript": "UNPB"}
+BIB_ORDER = ("author", "editor", "title", "journal", "booktitle", "edition", "year", "volume", "number", "pages", "eid",
+             "publisher", "address", "institution", "school", "type", "eventtitle", "venue", "isbn", "doi", "url")
 
 
 def bibtex_of(study: Study) -> str:
@@ -36,6 +37,10 @@ def ris_of(study: Study) -> str:
     lines.append(("TI", plain_text(item.get("title", ""))))
     if item.get("container-title"):
         lines.append(("T2" if item["type"] != "article-journal" else "JO", plain_text(item["container-title"])))
+    elif item.get("event"):
+        lines.append(("T2", str(item["event"])))  # the conference a paper was given at
+    if item.get("event-place"):
+        lines.append(("CY", str(item["event-place"])))
     if item.get("issued"):
         lines.append(("PY", str(item["issued"]["date-parts"][0][0])))
     for csl_name, tag in (("volume", "VL"), ("issue", "IS"), ("edition", "ET"), ("publisher", "PB"),
@@ -47,6 +52,8 @@ def ris_of(study: Study) -> str:
         lines.append(("SP", start))
         if end:
             lines.append(("EP", end))
+    elif item.get("number") and item["type"] == "article-journal":
+        lines.append(("SP", str(item["number"])))  # an article number: where Zotero keeps it
     lines.append(("ID", study.key))
     lines.append(("ER", ""))
     return "".join(f"{tag}  - {value}".rstrip() + "\n" for tag, value in lines)

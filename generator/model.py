@@ -296,7 +296,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             year=year.group() if year else "n.d.",
             entry_type=entry.entry_type,
             container=decode(entry.fields.get("journal") or entry.fields.get("booktitle") or
-                             entry.fields.get("publisher") or ""),
+                             entry.fields.get("eventtitle") or entry.fields.get("publisher") or ""),
             doi=entry.fields.get("doi", "").strip() or None,
             summary=_clean(data.get(spec.SUMMARY)),
             coding_note=_clean(data.get(spec.CODING_NOTE)),

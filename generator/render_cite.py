@@ -60,7 +60,8 @@ def reference_files(study: Study) -> list[tuple[str, str, str]]:
 TAG_SOURCE_FIELD = {"citation_publication_date": "year", "citation_volume": "volume", "citation_issue": "number",
                     "citation_firstpage": "pages", "citation_lastpage": "pages", "citation_doi": "doi",
                     "citation_isbn": "isbn", "citation_publisher": "publisher", "citation_journal_title": "journal",
-                    "citation_inbook_title": "booktitle", "citation_title": "title"}
+                    "citation_inbook_title": "booktitle", "citation_title": "title",
+                    "citation_conference_title": "eventtitle"}
 
 
 def highwire_tags(study: Study) -> list[tuple[str, str]]:
@@ -83,6 +84,8 @@ def _highwire_tags(study: Study) -> list[tuple[str, str]]:
     elif item["type"] == "chapter" and container:
         tags.append(("citation_inbook_title", container))
         tags += [("citation_editor", person_name(p)) for p in item.get("editor", [])]
+    elif item["type"] == "speech" and item.get("event"):
+        tags.append(("citation_conference_title", str(item["event"])))
     elif item["type"] == "report" and item.get("publisher"):
         tags.append(("citation_technical_report_institution", item["publisher"]))
     for csl_name, tag in (("volume", "citation_volume"), ("issue", "citation_issue"),
@@ -94,6 +97,8 @@ def _highwire_tags(study: Study) -> list[tuple[str, str]]:
         tags.append(("citation_firstpage", first))
         if last:
             tags.append(("citation_lastpage", last))
+    elif item.get("number") and item["type"] == "article-journal" and "eid" not in study.doubtful:
+        tags.append(("citation_firstpage", str(item["number"])))  # an article number, as Google Scholar reads it
     return tags
 
 

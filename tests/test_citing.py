@@ -254,3 +254,14 @@ def test_each_style_prints_in_its_shipped_locale() -> None:
                   else f"{terms['open']}{title}{terms['close']},")
         assert quoted in text, (style, text)
     assert locale_terms("en-GB")["eds"] == "eds" and "(eds)" in format_html([chapter], "harvard-cite-them-right")[0]
+
+
+def test_an_article_number_reaches_every_format(built_site: Path) -> None:
+    """bradley2024 is article 9 of Urban Science 8(1): APA says 'Article 9'; RIS and the Highwire tags
+    give it as the first page, where Zotero and Google Scholar look for it; BibTeX keeps the eid."""
+    doc = Doc((built_site / "studies/bradley2024/index.html").read_text(encoding="utf-8"))
+    assert "Urban Science, 8(1), Article 9." in doc.by_id["cite-apa"]
+    assert "SP  - 9\n" in doc.by_id["ref-ris"] and "EP  -" not in doc.by_id["ref-ris"]
+    assert ("citation_firstpage", "9") in doc.meta("citation_")
+    assert "eid     = {9}," in doc.by_id["ref-bib"]
+    assert json.loads(doc.by_id["ref-json"])[0]["number"] == "9"

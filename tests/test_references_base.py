@@ -136,3 +136,34 @@ def test_harvard_uses_single_quotation_marks_with_punctuation_outside(base: Base
         outside = reference.replace(title.group(0), "") if title else reference
         assert "“" not in outside, reference  # double quotes only nested inside the single-quoted title
         assert not re.search(r"\b[A-Z]\. [\w’-]+, and [A-Z]\.", reference), reference  # no serial comma in names
+
+
+def test_article_numbers_print_as_articles_not_pages(base: Base) -> None:
+    """An article number (biblatex eid) is 'Article N' in APA 7 and takes the pages' place in Chicago;
+    Cite Them Right's style prints none, and never as a page ('p. 9')."""
+    entries, refs = base
+    numbered = {key: e.fields["eid"] for key, e in entries.items() if e.fields.get("eid")}
+    assert len(numbered) >= 20
+    for key, eid in numbered.items():
+        assert f", Article {eid}." in refs["apa"][key], refs["apa"][key]
+        assert f": {eid}." in refs["chicago-author-date-17th-edition"][key], key
+        assert f"p. {eid}" not in refs["harvard-cite-them-right"][key], key
+    # and no article keeps a single number in its pages (evidence check warns: bib-article-number)
+    single = [k for k, e in entries.items() if e.entry_type == "article"
+              and e.fields.get("pages") and not re.search(r"[-–]", e.fields["pages"])]
+    assert single == []
+
+
+def test_papers_given_at_conferences_print_as_presentations(base: Base) -> None:
+    """An unpublished paper given at a conference (@unpublished with eventtitle) is APA's
+    '[Paper presentation]. Conference, Place.', never a chapter of proceedings ('In ...')."""
+    entries, refs = base
+    given = {key: e for key, e in entries.items() if e.entry_type == "unpublished" and e.fields.get("eventtitle")}
+    assert {"bovaird2015", "parisi2021", "salman2017"} <= set(given)
+    for key, entry in given.items():
+        event = plain_text(csl_item(entry)["event"])
+        place = f", {csl_item(entry)['event-place']}" if entry.fields.get("venue") else ""
+        assert f"[Paper presentation]. {event}{place}." in refs["apa"][key], refs["apa"][key]
+        assert " In " not in refs["apa"][key]
+        assert f"Paper presentation. {event}{place}." in refs["chicago-author-date-17th-edition"][key], key
+        assert event in refs["harvard-cite-them-right"][key], key
