@@ -114,7 +114,8 @@ FILTERS = {"noun": plural, "inflect": inflect, "yaml_title": front_matter_title,
 
 # How the fields of a BibTeX entry are named for readers (unconfirmed and doubtful fields).
 BIB_FIELD_LABELS = {"number": "issue", "pages": "pages", "doi": "DOI", "isbn": "ISBN", "address": "place of publication",
-                    "booktitle": "book title", "journal": "journal name", "year": "year", "volume": "volume"}
+                    "booktitle": "book title", "journal": "journal name", "year": "year", "volume": "volume",
+                    "eid": "article number", "eventtitle": "conference", "venue": "conference's place"}
 
 
 def field_label(name: str) -> str:

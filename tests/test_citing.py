@@ -265,3 +265,10 @@ def test_an_article_number_reaches_every_format(built_site: Path) -> None:
     assert ("citation_firstpage", "9") in doc.meta("citation_")
     assert "eid     = {9}," in doc.by_id["ref-bib"]
     assert json.loads(doc.by_id["ref-json"])[0]["number"] == "9"
+
+
+def test_unconfirmed_reference_fields_are_named_for_readers(built_site: Path) -> None:
+    page = Doc((built_site / "studies/zhao2024/index.html").read_text(encoding="utf-8")).text
+    assert "Unconfirmed: volume, article number." in page
+    page = Doc((built_site / "studies/salman2017/index.html").read_text(encoding="utf-8")).text
+    assert "Unconfirmed: conference, conference's place, year." in page
