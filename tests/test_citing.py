@@ -272,3 +272,6 @@ def test_unconfirmed_reference_fields_are_named_for_readers(built_site: Path) ->
     assert "Unconfirmed: volume, article number." in page
     page = Doc((built_site / "studies/salman2017/index.html").read_text(encoding="utf-8")).text
     assert "Unconfirmed: conference, conference's place, year." in page
+    page = Doc((built_site / "studies/wenene2016/index.html").read_text(encoding="utf-8")).text
+    assert ("Unconfirmed: author. This value is kept as printed in the source we took it from; "
+            "no source we read confirmed it.") in page
