@@ -56,49 +56,42 @@ def reference_files(study: Study) -> list[tuple[str, str, str]]:
 
 # --- metadata for citation managers -------------------------------------------------
 
-# The BibTeX field each citation tag comes from, so that a doubtful field's tags are left out.
-TAG_SOURCE_FIELD = {"citation_publication_date": "year", "citation_volume": "volume", "citation_issue": "number",
-                    "citation_firstpage": "pages", "citation_lastpage": "pages", "citation_doi": "doi",
-                    "citation_isbn": "isbn", "citation_publisher": "publisher", "citation_journal_title": "journal",
-                    "citation_inbook_title": "booktitle", "citation_title": "title",
-                    "citation_conference_title": "eventtitle"}
-
-
 def highwire_tags(study: Study) -> list[tuple[str, str]]:
     """The `citation_*` meta tags that Zotero and Google Scholar read, less the values marked doubtful."""
-    return [(tag, value) for tag, value in _highwire_tags(study)
-            if TAG_SOURCE_FIELD.get(tag) not in study.doubtful]
+    return [(tag, value) for tag, value, field in _highwire_tags(study) if field not in study.doubtful]
 
 
-def _highwire_tags(study: Study) -> list[tuple[str, str]]:
+def _highwire_tags(study: Study) -> list[tuple[str, str, str]]:
+    """Each tag with its value and the BibTeX field the value comes from (so a doubtful field's tags go)."""
     item = study.csl
-    tags = [("citation_title", study.title)]  # the title as stored, without case protection
-    tags += [("citation_author", person_name(p)) for p in item.get("author", [])]
+    tags = [("citation_title", study.title, "title")]  # the title as stored, without case protection
+    tags += [("citation_author", person_name(p), "author") for p in item.get("author", [])]
     if item["type"] == "book" and not item.get("author"):
-        tags += [("citation_author", person_name(p)) for p in item.get("editor", [])]
+        tags += [("citation_author", person_name(p), "editor") for p in item.get("editor", [])]
     if item.get("issued"):
-        tags.append(("citation_publication_date", str(item["issued"]["date-parts"][0][0])))
+        tags.append(("citation_publication_date", str(item["issued"]["date-parts"][0][0]), "year"))
     container = plain_text(item.get("container-title", ""))
     if item["type"] == "article-journal" and container:
-        tags.append(("citation_journal_title", container))
+        tags.append(("citation_journal_title", container, "journal"))
     elif item["type"] == "chapter" and container:
-        tags.append(("citation_inbook_title", container))
-        tags += [("citation_editor", person_name(p)) for p in item.get("editor", [])]
+        tags.append(("citation_inbook_title", container, "booktitle"))
+        tags += [("citation_editor", person_name(p), "editor") for p in item.get("editor", [])]
     elif item["type"] == "speech" and item.get("event"):
-        tags.append(("citation_conference_title", str(item["event"])))
+        tags.append(("citation_conference_title", str(item["event"]), "eventtitle"))
     elif item["type"] == "report" and item.get("publisher"):
-        tags.append(("citation_technical_report_institution", item["publisher"]))
-    for csl_name, tag in (("volume", "citation_volume"), ("issue", "citation_issue"),
-                          ("publisher", "citation_publisher"), ("ISBN", "citation_isbn"), ("DOI", "citation_doi")):
+        tags.append(("citation_technical_report_institution", item["publisher"], "institution"))
+    for csl_name, tag, field in (("volume", "citation_volume", "volume"), ("issue", "citation_issue", "number"),
+                                 ("publisher", "citation_publisher", "publisher"), ("ISBN", "citation_isbn", "isbn"),
+                                 ("DOI", "citation_doi", "doi")):
         if item.get(csl_name) and not (tag == "citation_publisher" and item["type"] == "report"):
-            tags.append((tag, str(item[csl_name])))
+            tags.append((tag, str(item[csl_name]), field))
     if item.get("page"):
         first, _, last = str(item["page"]).partition("-")
-        tags.append(("citation_firstpage", first))
+        tags.append(("citation_firstpage", first, "pages"))
         if last:
-            tags.append(("citation_lastpage", last))
-    elif item.get("number") and item["type"] == "article-journal" and "eid" not in study.doubtful:
-        tags.append(("citation_firstpage", str(item["number"])))  # an article number, as Google Scholar reads it
+            tags.append(("citation_lastpage", last, "pages"))
+    elif item.get("number") and item["type"] == "article-journal":
+        tags.append(("citation_firstpage", str(item["number"]), "eid"))  # an article number, as Google Scholar reads it
     return tags
 
 

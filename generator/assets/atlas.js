@@ -41,6 +41,10 @@
     history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
   }
 
+  /* the media type of each reference-manager format, by file extension (explorer lists and study pages) */
+  var MEDIA_TYPES = { bib: "application/x-bibtex", ris: "application/x-research-info-systems",
+                      json: "application/vnd.citationstyles.csl+json" };
+
   function download(name, type, text) {
     var a = el("a", { href: URL.createObjectURL(new Blob([text], { type: type })), download: name });
     document.body.appendChild(a);
@@ -217,13 +221,13 @@
       download("atlas-studies.csv", "text/csv", rows.map(function (r) { return r.map(csvCell).join(","); }).join("\n") + "\n");
     });
     bibBtn.addEventListener("click", function () {
-      download("atlas-studies.bib", "application/x-bibtex", current().map(function (s) { return s.bibtex; }).join("\n"));
+      download("atlas-studies.bib", MEDIA_TYPES.bib, current().map(function (s) { return s.bibtex; }).join("\n"));
     });
     risBtn.addEventListener("click", function () {
-      download("atlas-studies.ris", "application/x-research-info-systems", current().map(function (s) { return s.ris; }).join("\n"));
+      download("atlas-studies.ris", MEDIA_TYPES.ris, current().map(function (s) { return s.ris; }).join("\n"));
     });
     cslBtn.addEventListener("click", function () {
-      download("atlas-studies.json", "application/vnd.citationstyles.csl+json",
+      download("atlas-studies.json", MEDIA_TYPES.json,
         JSON.stringify(current().map(function (s) { return s.csl; }), null, 2) + "\n");
     });
     apaBtn.addEventListener("click", function () {
@@ -320,8 +324,6 @@
 
   /* a study's reference files: the text printed on the page (element ref-<extension>), downloaded as
      <study key>.<extension> with the format's media type; the button follows the format's name */
-  var MEDIA_TYPES = { bib: "application/x-bibtex", ris: "application/x-research-info-systems",
-                      json: "application/vnd.citationstyles.csl+json" };
   function downloadButtons() {
     document.querySelectorAll("[data-key] .atlas-ref-text[id^='ref-']").forEach(function (source) {
       var ext = source.id.slice(4);
