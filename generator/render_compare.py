@@ -133,22 +133,33 @@ class CompareRenderer:
         m = self.model
         facets = []
         facets_shown = self.facets()
+        position: dict[str, dict[str, int]] = {}
         for field in facets_shown:
             dim = m.dimensions[field]
+            terms = [t for t in dim.terms if t.studies]
             facets.append({"field": field, "title": dim.title,
-                           "terms": [{"value": t.value, "label": t.label} for t in dim.terms if t.studies]})
+                           "terms": [{"value": t.value, "label": t.label} for t in terms]})
+            position[field] = {t.value: i for i, t in enumerate(terms)}
+        # Compact (issue #17: 3 MB of 19.6 at 10,000 studies): a study's codes are positions in its facet's
+        # list of terms, a field without codes and an empty DOI or list are left out, and a study's address
+        # is `study_base` and its key. expand_explorer_index (and atlas.js's expand) give the full form back.
         studies = []
         for key, s in m.studies.items():
-            studies.append({
+            study: dict[str, Any] = {
                 "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
-                "url": href(urls.EXPLORER, urls.study_page(key)), "entry_type": s.entry_type,
-                "container": s.container, "doi": s.doi or "", "unconfirmed_fields": list(s.unconfirmed),
-                "codes": {f: list(s.codes[f]) for f in facets_shown},
+                "entry_type": s.entry_type, "container": s.container,
+                "codes": {f: [position[f][v] for v in s.codes[f]] for f in facets_shown if s.codes[f]},
                 "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
-            })
+            }
+            if s.doi:
+                study["doi"] = s.doi
+            if s.unconfirmed:
+                study["unconfirmed_fields"] = list(s.unconfirmed)
+            studies.append(study)
         side = [f for f in spec.SIDE_BY_SIDE if f in facets_shown]
         columns = [c for c in study_columns(m) if c not in LONG_TEXT_COLUMNS]
         return {"facets": facets, "studies": studies, "compared": list(COMPARED), "csv_columns": columns,
+                "study_base": href(urls.EXPLORER, urls.index_page("studies")),
                 "side": {"dims": side, "rows": {f: list(spec.side_by_side_rows(f)) for f in side}}}
 
 
@@ -162,8 +173,20 @@ EXPLORER_PREFIX = "window.ATLAS_INDEX = "
 
 
 def explorer_data(script: str) -> Any:
-    """The explorer's index read back from explore/studies.js (for tests and other tools)."""
-    return json.loads(script[len(EXPLORER_PREFIX):].rstrip().removesuffix(";"))
+    """The explorer's index read back from explore/studies.js (for tests and other tools), in its full form."""
+    return expand_explorer_index(json.loads(script[len(EXPLORER_PREFIX):].rstrip().removesuffix(";")))
+
+
+def expand_explorer_index(index: dict[str, Any]) -> dict[str, Any]:
+    """The compact index as the explorer uses it (atlas.js's `expand` does the same): every facet's codes
+    as values, `url`, `doi` and `unconfirmed_fields` on every study."""
+    terms = {f["field"]: [t["value"] for t in f["terms"]] for f in index["facets"]}
+    for s in index["studies"]:
+        s["url"] = index["study_base"] + s["key"] + "/"
+        s["codes"] = {f: [values[i] for i in s["codes"].get(f, [])] for f, values in terms.items()}
+        s.setdefault("doi", "")
+        s.setdefault("unconfirmed_fields", [])
+    return index
 
 
 def render_compare(base: Renderer) -> dict[str, str]:

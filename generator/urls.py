@@ -60,8 +60,11 @@ def term_page(section: str, slug: str) -> str:
     return f"{section}/{slug}.md"
 
 
+COMPARE = "compare"  # the comparative views: matrices at compare/<slug>/, their cells one level below
+
+
 def matrix_page(slug: str) -> str:
-    return f"compare/{slug}.md"
+    return f"{COMPARE}/{slug}.md"
 
 
 def matrix_file(slug: str, suffix: str) -> str:
@@ -70,7 +73,7 @@ def matrix_file(slug: str, suffix: str) -> str:
 
 
 def cell_page(matrix_slug: str, row: str, col: str) -> str:
-    return f"compare/{matrix_slug}/{row.lower()}--{col.lower()}.md"
+    return f"{COMPARE}/{matrix_slug}/{row.lower()}--{col.lower()}.md"
 
 
 EXPLORER = "explore/index.md"

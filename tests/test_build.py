@@ -323,3 +323,42 @@ def test_a_page_is_placed_as_a_new_name_never_written_through(tmp_path: Path) ->
     _place(new, page)  # page was another name of stored: it is replaced, not overwritten
     assert page.read_text(encoding="utf-8") == "new page"
     assert stored.read_text(encoding="utf-8") == "old page"
+
+
+def test_search_glob_leaves_out_only_pages_kept_out_of_search(built_site: Path, tmp_path: Path) -> None:
+    """Pagefind reads every page but the matrix cells, and the cells are pages it would index nothing of:
+    the index is the same as one built from every page (compared file by file)."""
+    import subprocess
+    import sys
+
+    from generator.build import search_glob
+
+    glob = search_glob(built_site)
+    pages = {p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html")}
+    cells = {p for p in pages if re.fullmatch(r"compare/[^/]+/[^/]+/index\.html", p)}
+    assert len(cells) > 100
+    for cell in sorted(cells):
+        assert "data-pagefind-body" not in (built_site / cell).read_text(encoding="utf-8"), cell
+    searched = [p for p in pages - cells if "data-pagefind-body" in (built_site / p).read_text(encoding="utf-8")]
+    assert len(searched) > 300
+
+    def index(*extra: str) -> dict[str, str]:
+        out = tmp_path / ("glob" if extra else "all")
+        subprocess.run([sys.executable, "-m", "pagefind", "--site", str(built_site), "--output-path", str(out),
+                        "--force-language", "en", "--exclude-selectors", ".headerlink", "--silent", *extra],
+                       check=True, capture_output=True, timeout=600)
+        return tree_digest(out)
+
+    everything, globbed = index(), index("--glob", glob)
+    assert globbed == everything
+    assert len([p for p in everything if p.startswith("fragment/")]) == len(searched)
+
+
+def test_search_glob_reads_every_page_when_a_folder_name_would_break_it(tmp_path: Path) -> None:
+    from generator.build import search_glob
+
+    (tmp_path / "compare").mkdir()
+    (tmp_path / "studies").mkdir()
+    assert search_glob(tmp_path) == "{*.html,compare/*.html,compare/*/index.html,studies/**/*.html}"
+    (tmp_path / "a,b").mkdir()
+    assert search_glob(tmp_path) == "**/*.html"

@@ -58,3 +58,61 @@ def test_the_theme_config_holds_only_what_the_site_uses(built_site: Path) -> Non
 def _between(text: str, start: str, end: str) -> str:
     i = text.index(start)
     return text[i:text.index(end, i)]
+
+
+def test_the_explorer_index_is_compact_and_expands_to_every_code(built_site: Path) -> None:
+    """explore/studies.js holds codes as positions in their facet's terms and leaves out what is empty;
+    expanded (as atlas.js does), every study has the codes of data/evidence.json and its page's address."""
+    from generator import urls
+    from generator.render_compare import EXPLORER_PREFIX, explorer_data
+
+    script = (built_site / "explore/studies.js").read_text(encoding="utf-8")
+    raw = json.loads(script[len(EXPLORER_PREFIX):].rstrip().removesuffix(";"))
+    assert raw["studies"] and all("url" not in s for s in raw["studies"])
+    assert all(codes and all(isinstance(i, int) for i in codes) for s in raw["studies"] for codes in s["codes"].values())
+    assert all(s.get("doi", "x") and s.get("unconfirmed_fields", ["x"]) for s in raw["studies"])
+    index = explorer_data(script)
+    records = {s["key"]: s for s in json.loads((built_site / "data/evidence.json").read_text(encoding="utf-8"))["studies"]}
+    facets = [f["field"] for f in index["facets"]]
+    assert len(facets) > 10
+    for s in index["studies"]:
+        assert s["url"] == urls.href(urls.EXPLORER, urls.study_page(s["key"]))
+        assert (built_site / "explore" / s["url"] / "index.html").is_file()
+        assert s["codes"] == {f: records[s["key"]]["codes"][f] for f in facets}
+        assert s["doi"] == (records[s["key"]]["reference"].get("DOI") or "")
+    assert any(s["unconfirmed_fields"] for s in index["studies"])
+
+
+def test_pages_outside_the_navigation_carry_no_site_description_or_generator(built_site: Path) -> None:
+    study = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    assert 'name=description' not in study and 'name="description"' not in study
+    assert re.search(r'<meta content="[^"]+" name=description>', home)  # a page of the navigation keeps it
+    assert "name=generator" not in study and "name=generator" not in home
+    assert "<meta charset=utf-8>" in study and "name=viewport" in study and "rel=icon" in study
+
+
+def _fragment(site: Path, url: str) -> dict[str, object]:
+    """A page's record in the Pagefind index: its fragment file, gzip-compressed JSON after a signature."""
+    import gzip
+
+    for path in sorted((site / "pagefind/fragment").glob("*.pf_fragment")):
+        data = gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd")
+        record: dict[str, object] = json.loads(data)
+        if record["url"] == url:
+            return record
+    raise AssertionError(f"{url} is not in the search index")
+
+
+def test_search_indexes_a_study_without_the_sentences_every_study_page_repeats(built_site: Path) -> None:
+    """The title, reference, summary and claims are searched; the sentences every study page repeats (the
+    claims' preamble, the record's citation and file, the note on corrections) are not: they matched every study."""
+    content = str(_fragment(built_site, "/studies/vaneijk2017/")["content"])
+    assert "Co-producing safety in the local community" in content
+    assert "neighbourhood watch" in content  # the summary
+    assert "co-producer profiles" in content  # a finding
+    for repeated in ("Cite this record", "Record file", "from the study's own data", "differs from the founding",
+                     "Unconfirmed"):
+        assert repeated not in content, repeated
+    assert "Unconfirmed:" in (built_site / "studies/mccollum2018/index.html").read_text(encoding="utf-8")
+    assert "Unconfirmed" not in str(_fragment(built_site, "/studies/mccollum2018/")["content"])

@@ -14,11 +14,31 @@
     return node;
   }
 
+  // The index is written compact (render_compare.py: explorer_index): codes as positions in their facet's
+  // terms, no empty fields, addresses as study_base + key. This gives the full form back, once.
+  function expand(index) {
+    if (index.expanded) return index;
+    var terms = {};
+    index.facets.forEach(function (f) { terms[f.field] = f.terms.map(function (t) { return t.value; }); });
+    index.studies.forEach(function (s) {
+      var codes = {};
+      Object.keys(terms).forEach(function (f) {
+        codes[f] = (s.codes[f] || []).map(function (i) { return terms[f][i]; });
+      });
+      s.codes = codes;
+      s.url = index.study_base + s.key + "/";
+      if (s.doi === undefined) s.doi = "";
+      if (s.unconfirmed_fields === undefined) s.unconfirmed_fields = [];
+    });
+    index.expanded = true;
+    return index;
+  }
+
   function loadIndex(root, done) {
-    if (window.ATLAS_INDEX) return done(window.ATLAS_INDEX);
+    if (window.ATLAS_INDEX) return done(expand(window.ATLAS_INDEX));
     var s = document.createElement("script");
     s.src = root.getAttribute("data-index");
-    s.onload = function () { done(window.ATLAS_INDEX); };
+    s.onload = function () { done(expand(window.ATLAS_INDEX)); };
     s.onerror = function () { root.textContent = "The study index could not be loaded."; };
     document.head.appendChild(s);
   }
