@@ -176,7 +176,9 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
         if f.get(bib_name) and csl_name not in item:
             item[csl_name] = rich(f[bib_name]) if csl_name in RICH else decode(f[bib_name])
     if f.get("pages"):
-        item["page"] = re.sub(r"\s*-+\s*", "-", f["pages"].strip())
+        # a range as CSL-JSON writes it: one hyphen, whatever dash the entry used ("12--34", "12–34", "12 — 34");
+        # check.py accepts all three, and RIS, Highwire and the styles split the range at this hyphen
+        item["page"] = re.sub(r"\s*[-–—]+\s*", "-", f["pages"].strip())
     if f.get("eid"):
         # biblatex's eid: the number a journal gives an article in place of pages (BMC, PLOS, MDPI,
         # Frontiers; eLocators such as e33). CSL's `number`: APA prints it as "Article 9".

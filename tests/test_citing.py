@@ -275,3 +275,17 @@ def test_unconfirmed_reference_fields_are_named_for_readers(built_site: Path) ->
     page = Doc((built_site / "studies/wenene2016/index.html").read_text(encoding="utf-8")).text
     assert ("Unconfirmed: author. This value is kept as printed in the source we took it from; "
             "no source we read confirmed it.") in page
+
+
+@pytest.mark.parametrize("pages", ["12--34", "12-34", "12–34", "12 — 34", "12 -- 34"])
+def test_a_page_range_with_any_dash_splits_into_first_and_last_page(pages: str) -> None:
+    """check.py accepts a hyphen, an en dash or an em dash in pages; CSL-JSON gets one hyphen, where RIS, the
+    Highwire tags and the styles split the range."""
+    from generator.load import BibEntry
+
+    entry = BibEntry("ek2019", "article", {"author": "Ek, Eva", "title": "A title", "journal": "J", "year": "2019",
+                                           "volume": "3", "pages": pages}, 1, {})
+    item = csl_item(entry)
+    assert item["page"] == "12-34"
+    (apa,) = format_html([item], "apa")
+    assert "12–34" in apa  # the style's own dash
