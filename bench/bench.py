@@ -12,7 +12,8 @@ fresh processes, with each one's peak memory:
   6. a full build of the same changed input with both caches removed, whose output must be
      byte-identical to the rebuild's.
 The machine's noise moves a single timing by a fifth (Pagefind alone took 8 to 14 s on one unchanged site),
-so steps 3 and 5 report the median of their three runs and, beside it, the fastest and slowest. Step 4, the
+so steps 1 and 2 (run alternately), 3 and 5 report the median of their three runs and, beside it, the
+fastest and slowest. Step 4, the
 denominator of both shares, is run once (a full build at 10,000 studies takes minutes).
 It prints the figures and the targets of issue #17, and writes them, dated, to bench/results/,
 with one SVG per figure against the number of studies (bench/plot.py).
@@ -60,7 +61,7 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, err
 
 
-REPEATS = 3  # the generator step and the one-record rebuild are timed this many times; the median is reported
+REPEATS = 3  # runs of the bare parse, the check, the generator step and the rebuild; the median is reported
 
 
 def median(runs: list[float]) -> float:
@@ -90,8 +91,14 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     row: dict[str, object] = {"studies": n}
     bib_cmd = [py, "-c", "import bibtexparser,sys; bibtexparser.parse_string(open(sys.argv[1]).read())",
                str(root / "references.bib")]
-    row["bib_parse_s"], row["bib_parse_mb"], _ = measure(bib_cmd, ROOT)
-    row["check_s"], row["check_mb"], _ = measure([py, "-m", "generator", "--root", str(root), "check"], ROOT)
+    parses, checks = [], []
+    for _ in range(REPEATS):  # side by side, so that the ratio compares runs under the same machine state
+        seconds, row["bib_parse_mb"], _ = measure(bib_cmd, ROOT)
+        parses.append(seconds)
+        seconds, row["check_mb"], _ = measure([py, "-m", "generator", "--root", str(root), "check"], ROOT)
+        checks.append(seconds)
+    row["bib_parse_s"], row["bib_parse_s_runs"] = median(parses), spread(parses)
+    row["check_s"], row["check_s_runs"] = median(checks), spread(checks)
     gen = [py, "-c", "import sys; from pathlib import Path; from generator.build import generate; "
                      "generate(Path(sys.argv[1]), quiet=True)", str(root)]
     row["generate_cold_s"], row["generate_mb"], _ = measure(gen, ROOT)  # citation cache empty
@@ -198,7 +205,8 @@ TARGETS = [
     ("serve_preview_s", "≤ 30 s from saving a record to the rebuilt preview",
      lambda r: r["serve_preview_s"] <= 30),
 ]
-COLS = ["studies", "bib_parse_s", "check_s", "check_mb", "generate_cold_s", "generate_s", "generate_s_runs",
+COLS = ["studies", "bib_parse_s", "bib_parse_s_runs", "check_s", "check_s_runs", "check_mb", "generate_cold_s",
+        "generate_s", "generate_s_runs",
         "generate_mb", "builder_s", "build_s", "build_mb", "generator_share", "rebuild_s", "rebuild_s_runs",
         "rebuild_share", "rebuild_pages_rendered",
         "rebuild_study_pages_reused", "rebuild_identical", "site_mb", "site_files", "study_page_kb_median",
