@@ -289,3 +289,17 @@ def test_a_page_range_with_any_dash_splits_into_first_and_last_page(pages: str) 
     assert item["page"] == "12-34"
     (apa,) = format_html([item], "apa")
     assert "12–34" in apa  # the style's own dash
+
+
+def test_every_reference_format_has_a_media_type_in_the_script() -> None:
+    """The study page names its formats in Python (REFERENCE_FORMATS); atlas.js downloads each with the media
+    type it holds for the extension. A format added on one side only fails here, not on a reader's click."""
+    from generator.render_cite import REFERENCE_FORMATS
+
+    script = (ROOT / "generator/assets/atlas.js").read_text(encoding="utf-8")
+    table = re.search(r"var MEDIA_TYPES = \{(.*?)\};", script, re.S)
+    assert table is not None
+    types = dict(re.findall(r'(\w+): "([^"]+)"', table.group(1)))
+    assert sorted(types) == sorted(ext for _, ext in REFERENCE_FORMATS)
+    assert types == {"bib": "application/x-bibtex", "ris": "application/x-research-info-systems",
+                     "json": "application/vnd.citationstyles.csl+json"}
