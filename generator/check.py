@@ -26,6 +26,7 @@ from .codebook import (
 from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, nearest, suggestions
 from .load import (
     CORRECTIONS_FILE,
+    PAGE_RANGE_DASHES,
     QUALIFYING_FIELDS,
     Bibliography,
     Document,
@@ -496,7 +497,8 @@ def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
             diags.append(diagnostic(C.BIB_DOI_MALFORMED, bib.path, entry.field_lines.get("doi", entry.line), 1,
                                     f"'{doi}' in '{entry.key}' is not a bare DOI", hint))
         pages = entry.fields.get("pages", "").strip()
-        if entry.entry_type == "article" and pages and not re.search(r"[-–—]", pages) and "pages" not in entry.inherited:
+        single = pages and not any(dash in pages for dash in PAGE_RANGE_DASHES)
+        if entry.entry_type == "article" and single and "pages" not in entry.inherited:
             diags.append(diagnostic(C.BIB_ARTICLE_NUMBER, bib.path, entry.field_lines.get("pages", entry.line), 1,
                                     f"@article '{entry.key}' has pages = {{{pages}}}, a single value",
                                     f"If {pages} is the article's number, write eid = {{{pages}}} instead of pages; "

@@ -25,7 +25,7 @@ from typing import Any
 from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text
 
-from .load import BibEntry
+from .load import PAGE_RANGE_DASHES, BibEntry
 
 CSL_DIR = Path(__file__).parent / "csl"
 STYLES = {"apa": "APA 7", "chicago-author-date-17th-edition": "Chicago author-date",
@@ -176,9 +176,9 @@ def csl_item(entry: BibEntry) -> dict[str, Any]:
         if f.get(bib_name) and csl_name not in item:
             item[csl_name] = rich(f[bib_name]) if csl_name in RICH else decode(f[bib_name])
     if f.get("pages"):
-        # a range as CSL-JSON writes it: one hyphen, whatever dash the entry used ("12--34", "12–34", "12 — 34");
-        # check.py accepts all three, and RIS, Highwire and the styles split the range at this hyphen
-        item["page"] = re.sub(r"\s*[-–—]+\s*", "-", f["pages"].strip())
+        # a range as CSL-JSON writes it: one hyphen, whatever dashes the entry used (PAGE_RANGE_DASHES);
+        # RIS, Highwire and the styles split the range at this hyphen
+        item["page"] = re.sub(rf"\s*[{PAGE_RANGE_DASHES}]+\s*", "-", f["pages"].strip())
     if f.get("eid"):
         # biblatex's eid: the number a journal gives an article in place of pages (BMC, PLOS, MDPI,
         # Frontiers; eLocators such as e33). CSL's `number`: APA prints it as "Article 9".

@@ -347,6 +347,10 @@ class BibEntry:
     parents: tuple[str, ...] = ()  # the crossref and xdata keys as written
 
 
+# The dashes that may separate the two pages of a range in `pages` ("12--34", "12–34", "12—34"): check.py
+# tells a range from a single value by them, and csl.py turns any run of them into CSL-JSON's one hyphen.
+PAGE_RANGE_DASHES = "-–—"
+
 # Fields of an entry that qualify its other fields rather than describe the work: `unconfirmed` names the
 # fields no source confirmed, `doubtful` those probably wrong (see evidence/CORRECTIONS.md).
 QUALIFYING_FIELDS = ("unconfirmed", "doubtful")
