@@ -47,7 +47,7 @@ class Cell(Listed):
 
     n_untied = Count("untied")
     n_co_coded = Count("co_coded")
-    untied_shown = Shown("untied")
+    untied_shown = Shown("untied", "CO_CODED_LIMIT")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ class Count:
 # these lists repeat every claim once per term and per pair of terms: at 10,000 studies that was 107 MB of the
 # site's 409 MB (issue #17).
 LIST_LIMIT = 50
+# A matrix cell's "co-coded only" studies (listed with both terms, tied by none of their claims, so not counted
+# in the cell) are a note beside its claims, named by author and year: the first ten, then a count and the
+# explorer, which lists every study coded with both terms. At 10,000 studies a cell has a median of 60 (issue #17).
+CO_CODED_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,17 @@ class Head:
 
 
 class Shown:
-    """The shown head of one of an object's lists (`findings_shown = Shown("findings")`), as Count counts them."""
+    """The shown head of one of an object's lists (`findings_shown = Shown("findings")`), as Count counts them;
+    `limit` names the module's constant that bounds it (read when used, so that tests may lower it)."""
 
-    def __init__(self, attr: str) -> None:
+    def __init__(self, attr: str, limit: str = "LIST_LIMIT") -> None:
         self.attr = attr
+        self.limit = limit
 
     def __get__(self, obj: object, owner: type | None = None) -> Head:
         items = tuple(getattr(obj, self.attr))
-        return Head(items[:LIST_LIMIT], max(0, len(items) - LIST_LIMIT))
+        n = int(globals()[self.limit])
+        return Head(items[:n], max(0, len(items) - n))
 
 
 class Listed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -141,18 +142,21 @@ class CompareRenderer:
                            "terms": [{"value": t.value, "label": t.label} for t in terms]})
             position[field] = {t.value: i for i, t in enumerate(terms)}
         # Compact (issue #17: 3 MB of 19.6 at 10,000 studies): a study's codes are positions in its facet's
-        # list of terms, a field without codes and an empty DOI or list are left out, and a study's address
-        # is `study_base` and its key. expand_explorer_index (and atlas.js's expand) give the full form back.
+        # list of terms, a field without codes and an empty list are left out, a title, container or DOI
+        # that is its CSL item's without markup is left out (SAME_AS_CSL; an empty one is its CSL item's
+        # absent value), and a study's address is `study_base` and its key. expand_explorer_index (and atlas.js's
+        # expand) give the full form back.
         studies = []
         for key, s in m.studies.items():
             study: dict[str, Any] = {
                 "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
-                "entry_type": s.entry_type, "container": s.container,
+                "entry_type": s.entry_type, "container": s.container, "doi": s.doi,
                 "codes": {f: [position[f][v] for v in s.codes[f]] for f in facets_shown if s.codes[f]},
                 "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
             }
-            if s.doi:
-                study["doi"] = s.doi
+            for field, csl_key in SAME_AS_CSL.items():  # most titles, containers and DOIs are the CSL item's
+                if (study[field] or "") == csl_plain(s.csl.get(csl_key)):
+                    del study[field]
             if s.unconfirmed:
                 study["unconfirmed_fields"] = list(s.unconfirmed)
             studies.append(study)
@@ -170,6 +174,16 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 EXPLORER_PREFIX = "window.ATLAS_INDEX = "
+# Fields of an explorer study left out where they equal their CSL item's value with its markup (the
+# <span class="nocase"> that keeps a name's capitals) taken out. atlas.js's expand has the same table and
+# takes the markup out with the same pattern; a value the pattern would change otherwise is written.
+SAME_AS_CSL = {"title": "title", "container": "container-title", "doi": "DOI"}
+CSL_MARKUP = re.compile(r"<[^>]*>")
+
+
+def csl_plain(value: object) -> str:
+    """A CSL item's value as the explorer shows it: its markup taken out, and '' for none."""
+    return CSL_MARKUP.sub("", str(value or ""))
 
 
 def explorer_data(script: str) -> Any:
@@ -179,12 +193,13 @@ def explorer_data(script: str) -> Any:
 
 def expand_explorer_index(index: dict[str, Any]) -> dict[str, Any]:
     """The compact index as the explorer uses it (atlas.js's `expand` does the same): every facet's codes
-    as values, `url`, `doi` and `unconfirmed_fields` on every study."""
+    as values, `url`, `title`, `container`, `doi` and `unconfirmed_fields` on every study."""
     terms = {f["field"]: [t["value"] for t in f["terms"]] for f in index["facets"]}
     for s in index["studies"]:
         s["url"] = index["study_base"] + s["key"] + "/"
         s["codes"] = {f: [values[i] for i in s["codes"].get(f, [])] for f, values in terms.items()}
-        s.setdefault("doi", "")
+        for field, csl_key in SAME_AS_CSL.items():
+            s.setdefault(field, csl_plain(s["csl"].get(csl_key)))
         s.setdefault("unconfirmed_fields", [])
     return index
 

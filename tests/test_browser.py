@@ -280,7 +280,7 @@ def test_a_study_page_shows_its_sources_and_unconfirmed_fields(page: tuple[Page,
     assert "Unconfirmed:" in text and "probably wrong" in text
     assert pg.locator("meta[name='citation_issue']").count() == 0  # doubtful: kept out of the metadata
     assert pg.locator("meta[name='citation_volume']").count() == 1  # unconfirmed only: kept
-    sources = pg.locator("h2:has-text('What the coding rests on') + div > p + ul a")
+    sources = pg.locator("h2:has-text('What the coding rests on') + p + ul a")
     assert sources.count() >= 1 and (sources.first.get_attribute("href") or "").startswith("http")
     pg.get_by_role("link", name="the corrections").click()
     pg.wait_for_url("**/corrections/#mcmullin2018a")
@@ -352,6 +352,28 @@ def test_with_javascript_a_study_page_has_its_copy_and_download_buttons(page: tu
                       "Copy the Harvard reference"]
     downloads = pg.locator(".atlas-download").all_text_contents()  # inside the closed <details>
     assert downloads == ["Download BibTeX", "Download RIS", "Download CSL-JSON"]
+
+
+def test_with_javascript_headings_have_permalinks_and_the_theme_its_storage(page: tuple[Page, Watch],
+                                                                            base_url: str) -> None:
+    """The ¶ links that the pages no longer carry are made by atlas.js, as the toc extension wrote them;
+    the theme's storage helpers come from assets/javascripts/scope.js with the site's root as their scope."""
+    pg, _ = page
+    pg.goto(base_url + "studies/vaneijk2017/")
+    links = pg.locator("article h2 > a.headerlink")
+    assert links.count() == 6
+    assert [links.nth(i).get_attribute("href") for i in range(6)] == [
+        "#summary", "#coding", "#what-the-coding-rests-on", "#claims", "#related-studies", "#cite-this-study"]
+    first = pg.locator("article h2").first
+    assert first.evaluate("h => h.lastElementChild.outerHTML") == (
+        '<a class="headerlink" href="#summary" title="Permanent link">¶</a>')
+    assert pg.locator("article h1 > a.headerlink").count() == 1
+    assert pg.locator("article h3[id] > a.headerlink").count() == pg.locator("article h3[id]").count() > 0
+    for path in ("studies/vaneijk2017/", "protocol/"):
+        pg.goto(base_url + path)
+        assert pg.evaluate("__md_scope.href") == base_url
+        pg.evaluate("__md_set('atlas-test', 1)")
+        assert pg.evaluate("__md_get('atlas-test')") == 1  # one store for the whole site, as the theme keeps it
 
 
 # --- citing and teaching ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from .golden import render_fixture
 class _Lists:
     items = ("a", "b", "c")
     shown = Shown("items")
+    co_coded = Shown("items", "CO_CODED_LIMIT")
 
 
 def test_shown_keeps_the_first_entries_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,6 +26,8 @@ def test_shown_keeps_the_first_entries_and_counts_the_rest(monkeypatch: pytest.M
     assert _Lists().shown == Head(("a", "b"), 1)
     monkeypatch.setattr(model_module, "LIST_LIMIT", 3)
     assert _Lists().shown == Head(("a", "b", "c"), 0)
+    monkeypatch.setattr(model_module, "CO_CODED_LIMIT", 1)
+    assert _Lists().co_coded == Head(("a",), 2)
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +63,14 @@ def test_a_synthesis_row_links_its_cell_for_the_rest(tmp_path: Path, monkeypatch
     assert "in 1 study: [1 more finding](logics-by-barriers/professional--professional-expertise.md) |" in row
     assert "| 1 argument: [1 more argument](logics-by-barriers/professional--professional-expertise.md) (" in row
     assert "[1 more finding](logics-by-enablers/community--trust.md)" in page
+
+
+def test_a_cell_counts_the_co_coded_studies_it_leaves_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'and 1 more', not 'and 1 mores' (a plural made of a word that has none), and a verb that agrees; the
+    co-coded list has a limit of its own."""
+    monkeypatch.setattr(model_module, "CO_CODED_LIMIT", 0)
+    page = render_fixture(tmp_path / "project")["compare/sectors-by-barriers/health--professional-expertise.md"]
+    (line,) = [x for x in page.splitlines() if x.startswith("Co-coded only:")]
+    assert line == ("Co-coded only: 1 other study lists both terms in its record, but none of its claims ties them, "
+                    "so it is not counted here: 1 more, in <a href=\"../../../explore/?sectors=health&amp;"
+                    "barriers=professional-expertise\">the explorer</a>.")

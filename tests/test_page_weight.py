@@ -3,6 +3,7 @@ site never uses, and heading ids of bounded length. Each test fails if its trim 
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -64,14 +65,23 @@ def test_the_explorer_index_is_compact_and_expands_to_every_code(built_site: Pat
     """explore/studies.js holds codes as positions in their facet's terms and leaves out what is empty;
     expanded (as atlas.js does), every study has the codes of data/evidence.json and its page's address."""
     from generator import urls
-    from generator.render_compare import EXPLORER_PREFIX, explorer_data
+    from generator.render_compare import EXPLORER_PREFIX, SAME_AS_CSL, csl_plain, explorer_data
 
     script = (built_site / "explore/studies.js").read_text(encoding="utf-8")
     raw = json.loads(script[len(EXPLORER_PREFIX):].rstrip().removesuffix(";"))
     assert raw["studies"] and all("url" not in s for s in raw["studies"])
     assert all(codes and all(isinstance(i, int) for i in codes) for s in raw["studies"] for codes in s["codes"].values())
     assert all(s.get("doi", "x") and s.get("unconfirmed_fields", ["x"]) for s in raw["studies"])
+    # a title, container or DOI is written only where it is not the CSL item's without markup
+    assert sum("title" in s for s in raw["studies"]) < len(raw["studies"]) / 10
+    for f, k in SAME_AS_CSL.items():
+        assert all(s[f] != csl_plain(s["csl"].get(k)) for s in raw["studies"] if f in s)
+    assert any("container" in s for s in raw["studies"])  # a book's publisher is not in its CSL item's container
     index = explorer_data(script)
+    with (built_site / "data/studies.csv").open(encoding="utf-8", newline="") as fh:
+        table = {row["key"]: row for row in csv.DictReader(fh)}
+    for s in index["studies"]:  # expanded, each has the title, container and DOI of the data download
+        assert [s["title"], s["container"], s["doi"]] == [table[s["key"]][c] for c in ("title", "container", "doi")]
     records = {s["key"]: s for s in json.loads((built_site / "data/evidence.json").read_text(encoding="utf-8"))["studies"]}
     facets = [f["field"] for f in index["facets"]]
     assert len(facets) > 10
@@ -112,7 +122,42 @@ def test_search_indexes_a_study_without_the_sentences_every_study_page_repeats(b
     assert "neighbourhood watch" in content  # the summary
     assert "co-producer profiles" in content  # a finding
     for repeated in ("Cite this record", "Record file", "from the study's own data", "differs from the founding",
-                     "Unconfirmed"):
+                     "Unconfirmed", "Summary", "Coding", "What the coding rests on", "Claims", "Related studies",
+                     "Cite this study", "shared code", "APA 7", "Chicago", "BibTeX"):
         assert repeated not in content, repeated
+    page = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
+    for heading in ("summary", "coding", "what-the-coding-rests-on", "claims", "related-studies", "cite-this-study"):
+        assert f"<h2 id={heading}>" in page, heading  # still on the page, and in its table of contents
+        assert f"href=#{heading}>" in page, heading
     assert "Unconfirmed:" in (built_site / "studies/mccollum2018/index.html").read_text(encoding="utf-8")
     assert "Unconfirmed" not in str(_fragment(built_site, "/studies/mccollum2018/")["content"])
+
+
+def test_the_theme_storage_script_is_one_file_and_permalinks_are_left_to_atlas_js(built_site: Path) -> None:
+    """The theme's inline storage helpers are a cached file, and no heading carries a ¶ link in the HTML:
+    atlas.js adds them (tests/test_browser.py checks that it does)."""
+    page = (built_site / "studies/vaneijk2017/index.html").read_text(encoding="utf-8")
+    doc = Doc(page)
+    assert "__md_scope" not in page
+    assert doc.attrs("script", src="../../assets/javascripts/scope.js")
+    head = page[:page.index("</head>")]
+    assert head.index("assets/javascripts/scope.js") < page.index("assets/javascripts/bundle.")
+    scope = (built_site / "assets/javascripts/scope.js").read_text(encoding="utf-8")
+    assert 'new URL("../..",document.currentScript.src)' in scope and "__md_get=" in scope and "__md_set=" in scope
+    for path in ("index.html", "studies/vaneijk2017/index.html", "protocol/index.html"):
+        assert "headerlink" not in (built_site / path).read_text(encoding="utf-8"), path
+
+
+def test_the_script_restores_the_fields_the_index_leaves_out_as_python_does() -> None:
+    """atlas.js's expand and expand_explorer_index fill a left-out title, container or DOI from one table each:
+    the two tables are the same."""
+    from generator.render_compare import CSL_MARKUP, SAME_AS_CSL, csl_plain
+
+    script = (Path(__file__).resolve().parents[1] / "generator/assets/atlas.js").read_text(encoding="utf-8")
+    table = re.search(r"var SAME_AS_CSL = \{(.*?)\};", script, re.S)
+    assert table is not None
+    assert dict(re.findall(r'(\w+): "([^"]+)"', table.group(1))) == SAME_AS_CSL
+    assert f'.replace(/{CSL_MARKUP.pattern}/g, "")' in script
+    assert csl_plain('Co-<span class="nocase">production</span> in <span class="nocase">Sweden</span>') == (
+        "Co-production in Sweden")
+    assert csl_plain(None) == ""

@@ -15,7 +15,9 @@
   }
 
   // The index is written compact (render_compare.py: explorer_index): codes as positions in their facet's
-  // terms, no empty fields, addresses as study_base + key. This gives the full form back, once.
+  // terms, no empty fields, no title, container or DOI that is the study's CSL item's without its markup
+  // (SAME_AS_CSL and CSL_MARKUP there), addresses as study_base + key. This gives the full form back, once.
+  var SAME_AS_CSL = { title: "title", container: "container-title", doi: "DOI" };
   function expand(index) {
     if (index.expanded) return index;
     var terms = {};
@@ -27,7 +29,9 @@
       });
       s.codes = codes;
       s.url = index.study_base + s.key + "/";
-      if (s.doi === undefined) s.doi = "";
+      Object.keys(SAME_AS_CSL).forEach(function (f) {
+        if (s[f] === undefined) s[f] = String(s.csl[SAME_AS_CSL[f]] || "").replace(/<[^>]*>/g, "");
+      });
       if (s.unconfirmed_fields === undefined) s.unconfirmed_fields = [];
     });
     index.expanded = true;
@@ -416,7 +420,17 @@
     }
   }
 
+  /* the ¶ link after each heading that has an id, as Python-Markdown's toc extension would write it
+     (mkdocs.yml leaves it out of the pages: issue #17); the theme shows it on hover and focus */
+  function permalinks() {
+    document.querySelectorAll(["h1", "h2", "h3", "h4", "h5", "h6"].map(function (h) { return ".md-content article " + h + "[id]"; }).join(", ")).forEach(function (h) {
+      if (h.querySelector(".headerlink")) return;
+      h.appendChild(el("a", { class: "headerlink", href: "#" + h.id, title: "Permanent link", text: "\u00b6" }));
+    });
+  }
+
   function start() {
+    permalinks();
     scrollableTables();
     copyButtons();
     downloadButtons();
