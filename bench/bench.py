@@ -6,7 +6,8 @@ fresh processes, with each one's peak memory:
   2. `evidence check`, cold (no cache of any kind is read by the check);
   3. the generator step alone (records to Markdown and data), with a cold and a warm citation cache
      (a full pass each: the render cache of study pages is removed first); the warm pass three times;
-  4. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page or render cache;
+  4. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page or render cache
+     and no build/docs, so that its generator writes every file, as the step 3 it is compared with does;
   5. a rebuild after one record changes (the page and render caches of step 4 are reused), three times,
      a different record each time;
   6. a full build of the same changed input with both caches removed, whose output must be
@@ -111,6 +112,7 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     build = [py, "-m", "generator", "--root", str(root), "build"]
     shutil.rmtree(root / "build/cache/pages", ignore_errors=True)
     shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
+    shutil.rmtree(root / "build/docs")  # as before each run of step 3: the share compares like with like
     row["build_s"], row["build_mb"], err = measure(build, ROOT)
     row["builder_s"] = float(re.search(r"built site/ in ([0-9.]+) s", err).group(1))  # type: ignore[union-attr]
     row["generator_share"] = row["generate_s"] / row["build_s"]  # type: ignore[operator]

@@ -222,8 +222,12 @@ def synthesis(model: Model, founding: str | None) -> tuple[LogicSynthesis, ...]:
         parts: dict[str, tuple[Outcome, ...]] = {}
         for field in spec.TIES:
             outcomes = []
+            by_term: dict[str, list[Claim]] = {}  # one pass over the claims, not one per term (issue #17)
+            for c in claims:
+                for value in dict.fromkeys(c.codes[field]):
+                    by_term.setdefault(value, []).append(c)
             for term in model.dimensions[field].terms:
-                tying = [c for c in claims if term.value in c.codes[field]]
+                tying = by_term.get(term.value, [])
                 if not tying:
                     continue
                 found = [c for c in tying if c.kind == "finding"]
