@@ -4,18 +4,20 @@ For each size it synthesises an evidence base (bench/synth.py), then times, in
 fresh processes, with each one's peak memory:
   1. a bare bibtexparser parse of the same references.bib, for comparison;
   2. `evidence check`, cold (no cache of any kind is read by the check);
-  3. the generator step alone (records to Markdown and data), with a cold and a warm citation cache
-     (a full pass each: the render cache of study pages is removed first); the warm pass three times;
-  4. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page or render cache
-     and no build/docs, so that its generator writes every file, as the step 3 it is compared with does;
-  5. a rebuild after one record changes (the page and render caches of step 4 are reused), three times,
-     a different record each time;
-  6. a full build of the same changed input with both caches removed, whose output must be
+  3. the generator step alone (records to Markdown and data), with a cold citation cache, once; then three
+     rounds of 4 to 6, back to back:
+  4. the generator step with a warm citation cache (a full pass: the render cache of study pages and
+     build/docs are removed first);
+  5. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page or render cache
+     and no build/docs, so that its generator writes every file, as step 4 does;
+  6. a rebuild after one record changes (the page and render caches of step 5 are reused), a different
+     record each round;
+  7. a full build of the last changed input with both caches removed, whose output must be
      byte-identical to the rebuild's.
-The machine's noise moves a single timing by a fifth (Pagefind alone took 8 to 14 s on one unchanged site),
-so steps 1 and 2 (run alternately), 3 and 5 report the median of their three runs and, beside it, the
-fastest and slowest. Step 4, the
-denominator of both shares, is run once (a full build at 10,000 studies takes minutes).
+The machine's noise moves a single timing by a fifth or more (Pagefind alone took 8 to 14 s on one unchanged
+site; the bare parse 0.59 to 1.12 s in two runs of one day), so steps 1 and 2 run alternately, and each round
+of 4 to 6 gives a generator share and a rebuild share over the build of the same round. Every figure that
+is run three times is the median, with the fastest and slowest beside it.
 It prints the figures and the targets of issue #17, and writes them, dated, to bench/results/,
 with one SVG per figure against the number of studies (bench/plot.py).
 
@@ -62,16 +64,16 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, err
 
 
-REPEATS = 3  # runs of the bare parse, the check, the generator step and the rebuild; the median is reported
+REPEATS = 3  # runs of the bare parse and the check (alternately), and rounds of generator step, build and rebuild
 
 
 def median(runs: list[float]) -> float:
     return sorted(runs)[len(runs) // 2]
 
 
-def spread(runs: list[float]) -> str:
+def spread(runs: list[float], places: int = 2) -> str:
     """The runs behind a median, as printed beside it: 'fastest-slowest'."""
-    return f"{min(runs):.2f}-{max(runs):.2f}"
+    return f"{min(runs):.{places}f}-{max(runs):.{places}f}"
 
 
 def size_mb(path: Path) -> float:
@@ -103,28 +105,39 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     gen = [py, "-c", "import sys; from pathlib import Path; from generator.build import generate; "
                      "generate(Path(sys.argv[1]), quiet=True)", str(root)]
     row["generate_cold_s"], row["generate_mb"], _ = measure(gen, ROOT)  # citation cache empty
-    runs = []
-    for _ in range(REPEATS):  # warm citation cache, as in every later build; the rest done again each time
-        shutil.rmtree(root / "build/docs")
-        shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
-        runs.append(measure(gen, ROOT)[0])
-    row["generate_s"], row["generate_s_runs"] = median(runs), spread(runs)
     build = [py, "-m", "generator", "--root", str(root), "build"]
-    shutil.rmtree(root / "build/cache/pages", ignore_errors=True)
-    shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
-    shutil.rmtree(root / "build/docs")  # as before each run of step 3: the share compares like with like
-    row["build_s"], row["build_mb"], err = measure(build, ROOT)
-    row["builder_s"] = float(re.search(r"built site/ in ([0-9.]+) s", err).group(1))  # type: ignore[union-attr]
-    row["generator_share"] = row["generate_s"] / row["build_s"]  # type: ignore[operator]
     records = sorted((root / "evidence/studies").glob("*.yaml"))
-    runs = []
-    for record in (records[n // 3], records[2 * n // 3], records[n // 2]):  # one record changed before each
+    gens, builds, builders, build_mbs, rebuilds = [], [], [], [], []
+    err = ""
+    # Three rounds of: the generator step, a full build and a one-record rebuild, back to back. Each share
+    # divides two timings of one round, taken under the same machine state: in one day's runs the bare parse
+    # took 0.59 to 1.12 s and the full build 126 to 188 s, and a share over a build timed once moved with it.
+    for record in (records[n // 3], records[2 * n // 3], records[n // 2]):
+        # the generator step: warm citation cache, as in every later build; no render cache, no build/docs
+        shutil.rmtree(root / "build/docs", ignore_errors=True)
+        shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
+        gens.append(measure(gen, ROOT)[0])
+        # the full build: no page or render cache and no build/docs, as the step it is compared with
+        shutil.rmtree(root / "build/cache/pages", ignore_errors=True)
+        shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
+        shutil.rmtree(root / "build/docs")
+        seconds, mb, err = measure(build, ROOT)
+        builds.append(seconds)
+        build_mbs.append(mb)
+        builders.append(float(re.search(r"built site/ in ([0-9.]+) s", err).group(1)))  # type: ignore[union-attr]
+        # the rebuild: one record changed (a different one each round), the build's caches reused
         record.write_text(record.read_text(encoding="utf-8").replace("summary: ", "summary: Changed. ", 1),
                           encoding="utf-8")
         seconds, row["rebuild_mb"], err = measure(build, ROOT)
-        runs.append(seconds)
-    row["rebuild_s"], row["rebuild_s_runs"] = median(runs), spread(runs)
-    row["rebuild_share"] = row["rebuild_s"] / row["build_s"]  # type: ignore[operator]
+        rebuilds.append(seconds)
+    row["generate_s"], row["generate_s_runs"] = median(gens), spread(gens)
+    row["build_s"], row["build_s_runs"] = median(builds), spread(builds)
+    row["builder_s"], row["build_mb"] = median(builders), max(build_mbs)
+    row["rebuild_s"], row["rebuild_s_runs"] = median(rebuilds), spread(rebuilds)
+    shares = [g / b for g, b in zip(gens, builds, strict=True)]
+    row["generator_share"], row["generator_share_runs"] = median(shares), spread(shares, 3)
+    shares = [r / b for r, b in zip(rebuilds, builds, strict=True)]
+    row["rebuild_share"], row["rebuild_share_runs"] = median(shares), spread(shares, 3)
     reuse = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
     row["rebuild_pages_rendered"] = int(reuse.group(2)) if reuse else -1
     studies = re.search(r"([\d,]+) study pages reused", err)
@@ -209,8 +222,8 @@ TARGETS = [
 ]
 COLS = ["studies", "bib_parse_s", "bib_parse_s_runs", "check_s", "check_s_runs", "check_mb", "generate_cold_s",
         "generate_s", "generate_s_runs",
-        "generate_mb", "builder_s", "build_s", "build_mb", "generator_share", "rebuild_s", "rebuild_s_runs",
-        "rebuild_share", "rebuild_pages_rendered",
+        "generate_mb", "builder_s", "build_s", "build_s_runs", "build_mb", "generator_share", "generator_share_runs",
+        "rebuild_s", "rebuild_s_runs", "rebuild_share", "rebuild_share_runs", "rebuild_pages_rendered",
         "rebuild_study_pages_reused", "rebuild_identical", "site_mb", "site_files", "study_page_kb_median",
         "study_page_kb_max", "first_search_mb", "serve_preview_s"]
 
