@@ -272,7 +272,7 @@ def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
 def _index(site: Path, log: list[str]) -> int:
     """Pagefind's chunked, static search index: a first search downloads a few hundred KB, offline."""
     cmd = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-subdir", "pagefind",
-           "--glob", search_glob(site), "--force-language", "en", "--exclude-selectors", ".headerlink", "--silent"]
+           "--glob", search_glob(site), "--force-language", "en", "--silent"]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.SubprocessError) as exc:

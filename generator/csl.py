@@ -155,9 +155,12 @@ def display_name(person: dict[str, str]) -> str:
 RICH = ("title", "container-title")  # the variables that styles change the case of
 
 
+NOCASE = re.compile(r'<span class="nocase">(.*?)</span>')  # case protection; atlas.js's expand undoes it too
+
+
 def plain_text(rich_text: str) -> str:
     """A rich-text CSL variable as plain text (the title as stored, without case protection)."""
-    return re.sub(r'<span class="nocase">(.*?)</span>', r"\1", rich_text)
+    return NOCASE.sub(r"\1", rich_text)
 
 
 def csl_item(entry: BibEntry) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -31,6 +30,7 @@ from .compare import (
     matrix_slug,
     synthesis,
 )
+from .csl import plain_text
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model, Term
 from .render import FILTERS, TEMPLATES, Renderer
@@ -143,7 +143,7 @@ class CompareRenderer:
             position[field] = {t.value: i for i, t in enumerate(terms)}
         # Compact (issue #17: 3 MB of 19.6 at 10,000 studies): a study's codes are positions in its facet's
         # list of terms, a field without codes and an empty list are left out, a title, container or DOI
-        # that is its CSL item's without markup is left out (SAME_AS_CSL; an empty one is its CSL item's
+        # that is its CSL item's as plain text is left out (SAME_AS_CSL; an empty one is its CSL item's
         # absent value), and a study's address is `study_base` and its key. expand_explorer_index (and atlas.js's
         # expand) give the full form back.
         studies = []
@@ -174,16 +174,15 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 EXPLORER_PREFIX = "window.ATLAS_INDEX = "
-# Fields of an explorer study left out where they equal their CSL item's value with its markup (the
-# <span class="nocase"> that keeps a name's capitals) taken out. atlas.js's expand has the same table and
-# takes the markup out with the same pattern; a value the pattern would change otherwise is written.
+# Fields of an explorer study left out where they equal their CSL item's value as plain text (csl.plain_text:
+# the case protection taken out). atlas.js's expand has the same table and undoes the case protection with
+# csl.NOCASE's pattern; a value that differs otherwise is written.
 SAME_AS_CSL = {"title": "title", "container": "container-title", "doi": "DOI"}
-CSL_MARKUP = re.compile(r"<[^>]*>")
 
 
 def csl_plain(value: object) -> str:
-    """A CSL item's value as the explorer shows it: its markup taken out, and '' for none."""
-    return CSL_MARKUP.sub("", str(value or ""))
+    """A CSL item's value as the explorer shows it: plain text, and '' for none."""
+    return plain_text(str(value or ""))
 
 
 def explorer_data(script: str) -> Any:

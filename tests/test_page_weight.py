@@ -151,13 +151,15 @@ def test_the_theme_storage_script_is_one_file_and_permalinks_are_left_to_atlas_j
 def test_the_script_restores_the_fields_the_index_leaves_out_as_python_does() -> None:
     """atlas.js's expand and expand_explorer_index fill a left-out title, container or DOI from one table each:
     the two tables are the same."""
-    from generator.render_compare import CSL_MARKUP, SAME_AS_CSL, csl_plain
+    from generator.csl import NOCASE
+    from generator.render_compare import SAME_AS_CSL, csl_plain
 
     script = (Path(__file__).resolve().parents[1] / "generator/assets/atlas.js").read_text(encoding="utf-8")
     table = re.search(r"var SAME_AS_CSL = \{(.*?)\};", script, re.S)
     assert table is not None
     assert dict(re.findall(r'(\w+): "([^"]+)"', table.group(1))) == SAME_AS_CSL
-    assert f'.replace(/{CSL_MARKUP.pattern}/g, "")' in script
+    js_pattern = NOCASE.pattern.replace("/", "\\/")  # a JS regex literal escapes its slashes
+    assert f'.replace(/{js_pattern}/g, "$1")' in script
     assert csl_plain('Co-<span class="nocase">production</span> in <span class="nocase">Sweden</span>') == (
         "Co-production in Sweden")
     assert csl_plain(None) == ""

@@ -15,8 +15,8 @@
   }
 
   // The index is written compact (render_compare.py: explorer_index): codes as positions in their facet's
-  // terms, no empty fields, no title, container or DOI that is the study's CSL item's without its markup
-  // (SAME_AS_CSL and CSL_MARKUP there), addresses as study_base + key. This gives the full form back, once.
+  // terms, no empty fields, no title, container or DOI that is the study's CSL item's as plain text
+  // (SAME_AS_CSL there; the pattern is csl.py's NOCASE), addresses as study_base + key. This gives the full form back, once.
   var SAME_AS_CSL = { title: "title", container: "container-title", doi: "DOI" };
   function expand(index) {
     if (index.expanded) return index;
@@ -30,7 +30,7 @@
       s.codes = codes;
       s.url = index.study_base + s.key + "/";
       Object.keys(SAME_AS_CSL).forEach(function (f) {
-        if (s[f] === undefined) s[f] = String(s.csl[SAME_AS_CSL[f]] || "").replace(/<[^>]*>/g, "");
+        if (s[f] === undefined) s[f] = String(s.csl[SAME_AS_CSL[f]] || "").replace(/<span class="nocase">(.*?)<\/span>/g, "$1");
       });
       if (s.unconfirmed_fields === undefined) s.unconfirmed_fields = [];
     });
