@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	@# bytecode for the editable package, as pip writes for installed ones (PYTHONDONTWRITEBYTECODE would
+	@# otherwise make every `evidence` command compile the generator again)
+	$(BIN)/python -m compileall -q generator
 	@touch $@
 
 # Extras: site (pandoc, for formatted references; only where pages are built, never for `evidence check`),

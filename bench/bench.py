@@ -50,7 +50,12 @@ STUDY_CACHE = "build/cache/md"  # generator/render_cache.py FOLDER (the benchmar
 
 
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB, and stderr of one command in a fresh process."""
+    """Wall seconds, peak RSS in MB, and stderr of one command in a fresh process.
+
+    What earlier steps wrote or deleted is flushed first (os.sync): on this file system (ext4 with online
+    discard) the discards of a deleted build/docs and the write-back of a written site otherwise land inside
+    the next timing, whichever step it is."""
+    os.sync()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "SOURCE_DATE_EPOCH": "1764288000"})
@@ -246,6 +251,11 @@ def main() -> int:
     name = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--name=")), "")
     sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [1000, 3000, 10000]
     stem = dt.date.today().isoformat() + (f"-{name}" if name else "")
+    # The generator's modules compiled to bytecode, as pip compiles an installed package's: where the
+    # environment sets PYTHONDONTWRITEBYTECODE (this machine's does), every process would otherwise compile
+    # them again (about 0.1 s of each `evidence` command), which a bare parse, from compiled site-packages,
+    # never pays. `make install` does the same.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "generator")], check=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="atlas-bench-") as tmp:
         for n in sizes:

@@ -7,6 +7,8 @@ that says how to fix it.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -203,9 +205,20 @@ def _check(loaded: Loaded) -> Checked:
     placed = set(codebook.tradition_of()) | set(codebook.unassigned_countries())
     allowed = _claim_terms(codebook)
     good: dict[str, dict[str, Any]] = {}
-    for key in sorted(loaded.record_paths):
+    keys = sorted(loaded.record_paths)
+    split = len(keys) * 3 // 5
+    elsewhere = (_Elsewhere(keys[split:], loaded, validator, codebook, placed, index, allowed)
+                 if len(keys) >= PARALLEL_RECORDS and _can_fork() else None)
+    clean: frozenset[str] = frozenset()
+    bib_found: list[Diagnostic] | None = None
+    for n, key in enumerate(keys):
+        if elsewhere is not None and n == split:
+            clean, bib_found = elsewhere.result()
         doc = loaded.records.get(key)
         if doc is None:
+            continue
+        if key in clean:  # the second process found nothing to say about it
+            good[key] = doc.data
             continue
         found = _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)
         if found and doc.origin is not None:
@@ -219,12 +232,66 @@ def _check(loaded: Loaded) -> Checked:
         diags.extend(found)
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
-    _check_bibliography(loaded.bib, diags)
+    if bib_found is None:
+        _check_bibliography(loaded.bib, diags)
+    else:
+        diags.extend(bib_found)
     _check_unused(loaded, codebook, diags)
     dataset, changes = _check_meta(loaded, diags)
     corrected = _check_corrections(loaded, diags)
     logs = check_screening(loaded, codebook, diags)
     return Checked(codebook, good, diags, dataset, changes, corrected, logs)
+
+
+# From this many records, a forked process checks the bibliography's entries and the last two fifths of
+# the records while this one checks the rest (together about 0.9 s of a 10,000-record check on one core).
+# For the records, it only says which are clean, with no diagnostic at all; every other record is checked
+# here again, in order, so that the diagnostics, their order and the records kept are exactly those of a
+# check in one process. The bibliography's diagnostics are its own, as _check_bibliography gives them.
+PARALLEL_RECORDS = 2000
+
+
+def _can_fork() -> bool:
+    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Elsewhere:
+    """In a forked process: the keys among `keys` whose records _check_record passes without a diagnostic,
+    and the bibliography's diagnostics. If that process fails, `result` is (no key, None), so that every
+    record and the bibliography are checked here."""
+
+    def __init__(self, keys: list[str], loaded: Loaded, *context: Any) -> None:
+        fork = multiprocessing.get_context("fork")
+        self.receiver, sender = fork.Pipe(duplex=False)
+        self.process = fork.Process(target=_worker, args=(sender, keys, loaded, context), daemon=True)
+        self.process.start()
+        sender.close()
+
+    def result(self) -> tuple[frozenset[str], list[Diagnostic] | None]:
+        try:
+            out = self.receiver.recv()
+        except (EOFError, OSError):
+            out = None
+        finally:
+            self.receiver.close()
+            self.process.join()
+        if not isinstance(out, tuple):
+            return frozenset(), None
+        return frozenset(out[0]), out[1]
+
+
+def _worker(sender: Any, keys: list[str], loaded: Loaded, context: tuple[Any, ...]) -> None:
+    validator, codebook, placed, index, allowed = context
+    try:
+        bib_found: list[Diagnostic] = []
+        _check_bibliography(loaded.bib, bib_found)
+        clean = [key for key in keys if (doc := loaded.records.get(key)) is not None
+                 and not _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)]
+        out: tuple[list[str], list[Diagnostic]] | None = (clean, bib_found)
+    except BaseException:  # checked again in the parent, which reports it
+        out = None
+    sender.send(out)
+    sender.close()
 
 
 def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str]:

@@ -91,6 +91,8 @@ def rich(value: str) -> str:
     A brace group that is a LaTeX accent (`{\\"u}`) or a command's argument (`\\emph{x}`) is
     only decoded. The text is not HTML-escaped: CSL processors read `&` and unknown tags literally.
     """
+    if "{" not in value:  # no group to protect (most fields): what the loop below makes of such a value
+        return " ".join(_decode_part(value).split())
     out: list[str] = []
     plain = ""
     i = 0

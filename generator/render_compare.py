@@ -44,7 +44,7 @@ class CompareRenderer:
         self.base = base
         self.model: Model = base.model
         self.html = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=True,
-                                trim_blocks=True, lstrip_blocks=True)
+                                trim_blocks=True, lstrip_blocks=True, auto_reload=False)
         self.html.filters.update(FILTERS)
 
     def fragment(self, template: str, page: str, **context: Any) -> Markup:

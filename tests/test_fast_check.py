@@ -145,3 +145,65 @@ def test_the_listing_of_yaml_files_is_what_glob_finds(tmp_path: Path) -> None:
     listed = load._yaml_files(tmp_path)
     assert [path for path, _ in listed] == sorted(tmp_path.glob("*.y*ml"))
     assert [link for _, link in listed] == [path.is_symlink() for path, _ in listed]
+
+
+CHECK_CASES = sorted(p for p in INVALID.glob("*/*") if p.is_dir())
+
+
+def _checked(root: Path) -> tuple[Any, ...]:
+    result = check(load.load_project(root))
+    return (result.diagnostics, [d.message for d in result.diagnostics], result.records, result.dataset,
+            result.changes, result.corrected, result.codebook)
+
+
+@pytest.mark.parametrize("case", [None, *CHECK_CASES], ids=["base", *(f"{c.parent.name}/{c.name}" for c in CHECK_CASES)])
+def test_records_checked_in_a_second_process_give_what_one_process_gives(case: Path | None, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.check as checking
+
+    root = ROOT if case is None else make_project(tmp_path / "project", case)
+    here = _checked(root)
+    monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)  # every base shared out, whatever its size
+    forked: list[int] = []
+    original = checking._Elsewhere.__init__
+
+    def spy(self: Any, keys: list[str], *args: Any) -> None:
+        forked.append(len(keys))
+        original(self, keys, *args)
+    monkeypatch.setattr(checking._Elsewhere, "__init__", spy)
+    assert _checked(root) == here
+    assert forked  # the second process did take part
+
+
+def test_if_the_record_checking_process_dies_everything_is_checked_here(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.check as checking
+
+    root = make_project(tmp_path / "project", INVALID / "unknown-country/uk-and-france-name")
+    here = _checked(root)
+    assert here[0]  # the case has something to say
+    monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
+    monkeypatch.setattr(checking, "_worker", lambda *_args: os._exit(3))
+    assert _checked(root) == here
+
+
+def test_a_record_that_the_second_process_finds_clean_is_kept_as_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second process's answer is used: with a record it calls clean, no check of it runs here."""
+    import generator.check as checking
+
+    monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
+    ran_here: list[str] = []
+    original = checking._check_record
+    parent = os.getpid()
+
+    def spy(key: str, *args: Any) -> Any:
+        if os.getpid() == parent:
+            ran_here.append(key)
+        return original(key, *args)
+    monkeypatch.setattr(checking, "_check_record", spy)
+    loaded = load.load_project(ROOT)
+    keys = sorted(loaded.record_paths)
+    result = check(loaded)
+    split = len(keys) * 3 // 5
+    assert ran_here == keys[:split]  # the rest were checked, and found clean, in the second process
+    assert set(result.records) == set(keys)
