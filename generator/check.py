@@ -214,6 +214,7 @@ def _check(loaded: Loaded) -> Checked:
     for n, key in enumerate(keys):
         if elsewhere is not None and n == split:
             clean, bib_found = elsewhere.result()
+            elsewhere = None
         doc = loaded.records.get(key)
         if doc is None:
             continue
@@ -232,6 +233,8 @@ def _check(loaded: Loaded) -> Checked:
         diags.extend(found)
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
+    if elsewhere is not None:  # no record from the split on (a base without records): only the bibliography
+        clean, bib_found = elsewhere.result()
     if bib_found is None:
         _check_bibliography(loaded.bib, diags)
     else:

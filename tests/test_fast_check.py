@@ -175,6 +175,29 @@ def test_records_checked_in_a_second_process_give_what_one_process_gives(case: P
     assert forked  # the second process did take part
 
 
+def test_a_base_without_records_still_hears_from_the_second_process(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no record to share out, the second process's answer (the bibliography's diagnostics) is still
+    collected, and the process joined."""
+    import generator.check as checking
+
+    root = make_project(tmp_path / "project", INVALID / "bib-missing-field/article-without-journal")
+    for record in (root / "evidence/studies").glob("*.yaml"):
+        record.unlink()
+    here = _checked(root)
+    monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
+    joined: list[bool] = []
+    original = checking._Elsewhere.result
+
+    def spy(self: Any) -> Any:
+        out = original(self)
+        joined.append(not self.process.is_alive())
+        return out
+    monkeypatch.setattr(checking._Elsewhere, "result", spy)
+    assert _checked(root) == here
+    assert joined == [True]
+
+
 def test_if_the_record_checking_process_dies_everything_is_checked_here(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import generator.check as checking
