@@ -7,15 +7,13 @@ that says how to fix it.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from . import spec
+from . import forked, spec
 from .codebook import (
     META_SCHEMA,
     REQUIRED_VOCABULARIES,
@@ -207,13 +205,13 @@ def _check(loaded: Loaded) -> Checked:
     good: dict[str, dict[str, Any]] = {}
     keys = sorted(loaded.record_paths)
     split = len(keys) * 3 // 5
-    elsewhere = (_Elsewhere(keys[split:], loaded, validator, codebook, placed, index, allowed)
-                 if len(keys) >= PARALLEL_RECORDS and _can_fork() else None)
+    elsewhere = (forked.Forked(_elsewhere, keys[split:], loaded, validator, codebook, placed, index, allowed)
+                 if len(keys) >= PARALLEL_RECORDS and forked.available() else None)
     clean: frozenset[str] = frozenset()
-    bib_found: list[Diagnostic] | None = None
+    bib_found: list[Diagnostic] | None = None  # None: not checked elsewhere (or that process failed)
     for n, key in enumerate(keys):
         if elsewhere is not None and n == split:
-            clean, bib_found = elsewhere.result()
+            clean, bib_found = _answer(elsewhere)
             elsewhere = None
         doc = loaded.records.get(key)
         if doc is None:
@@ -234,7 +232,7 @@ def _check(loaded: Loaded) -> Checked:
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
     if elsewhere is not None:  # no record from the split on (a base without records): only the bibliography
-        clean, bib_found = elsewhere.result()
+        _, bib_found = _answer(elsewhere)
     if bib_found is None:
         _check_bibliography(loaded.bib, diags)
     else:
@@ -246,6 +244,13 @@ def _check(loaded: Loaded) -> Checked:
     return Checked(codebook, good, diags, dataset, changes, corrected, logs)
 
 
+def _answer(elsewhere: forked.Forked) -> tuple[frozenset[str], list[Diagnostic] | None]:
+    """The second process's clean keys and the bibliography's diagnostics; none and None if it failed, so that
+    every record and the bibliography are checked here."""
+    out = elsewhere.result()
+    return (frozenset(out[0]), out[1]) if out is not None else (frozenset(), None)
+
+
 # From this many records, a forked process checks the bibliography's entries and the last two fifths of
 # the records while this one checks the rest (together about 0.9 s of a 10,000-record check on one core).
 # For the records, it only says which are clean, with no diagnostic at all; every other record is checked
@@ -254,47 +259,15 @@ def _check(loaded: Loaded) -> Checked:
 PARALLEL_RECORDS = 2000
 
 
-def _can_fork() -> bool:
-    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
-
-
-class _Elsewhere:
-    """In a forked process: the keys among `keys` whose records _check_record passes without a diagnostic,
-    and the bibliography's diagnostics. If that process fails, `result` is (no key, None), so that every
-    record and the bibliography are checked here."""
-
-    def __init__(self, keys: list[str], loaded: Loaded, *context: Any) -> None:
-        fork = multiprocessing.get_context("fork")
-        self.receiver, sender = fork.Pipe(duplex=False)
-        self.process = fork.Process(target=_worker, args=(sender, keys, loaded, context), daemon=True)
-        self.process.start()
-        sender.close()
-
-    def result(self) -> tuple[frozenset[str], list[Diagnostic] | None]:
-        try:
-            out = self.receiver.recv()
-        except (EOFError, OSError):
-            out = None
-        finally:
-            self.receiver.close()
-            self.process.join()
-        if not isinstance(out, tuple):
-            return frozenset(), None
-        return frozenset(out[0]), out[1]
-
-
-def _worker(sender: Any, keys: list[str], loaded: Loaded, context: tuple[Any, ...]) -> None:
-    validator, codebook, placed, index, allowed = context
-    try:
-        bib_found: list[Diagnostic] = []
-        _check_bibliography(loaded.bib, bib_found)
-        clean = [key for key in keys if (doc := loaded.records.get(key)) is not None
-                 and not _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)]
-        out: tuple[list[str], list[Diagnostic]] | None = (clean, bib_found)
-    except BaseException:  # checked again in the parent, which reports it
-        out = None
-    sender.send(out)
-    sender.close()
+def _elsewhere(keys: list[str], loaded: Loaded, validator: Validator, codebook: Codebook, placed: set[str],
+               index: KeyIndex, allowed: dict[str, frozenset[str]]) -> tuple[list[str], list[Diagnostic]]:
+    """What the second process runs: the keys among `keys` whose records _check_record passes without a
+    diagnostic, and the bibliography's diagnostics."""
+    bib_found: list[Diagnostic] = []
+    _check_bibliography(loaded.bib, bib_found)
+    clean = [key for key in keys if (doc := loaded.records.get(key)) is not None
+             and not _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)]
+    return clean, bib_found
 
 
 def _check_corrections(loaded: Loaded, diags: list[Diagnostic]) -> frozenset[str]:

@@ -16,7 +16,6 @@ import contextlib
 import fnmatch
 import gc
 import logging
-import multiprocessing
 import os
 import re
 import unicodedata
@@ -29,7 +28,7 @@ import bibtexparser
 import yaml
 from bibtexparser import model as bibmodel
 
-from . import fastyaml, spec
+from . import fastyaml, forked, spec
 from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, suggestions
 
 try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
@@ -743,41 +742,14 @@ def load_project(root: Path, records: bool = True) -> Loaded:
 PARALLEL_BIB_BYTES = 256 * 1024
 
 
-class _BibliographyElsewhere:
-    """load_bibliography run in a forked process; `result` is what it returns, exactly as if it had
-    run here (it does run here if the process fails)."""
-
-    def __init__(self, path: Path, display: str) -> None:
-        self.path, self.display = path, display
-        context = multiprocessing.get_context("fork")
-        self.receiver, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_bibliography_worker, args=(sender, path, display), daemon=True)
-        self.process.start()
-        sender.close()
-
-    def result(self) -> tuple[Bibliography, list[Diagnostic]]:
-        try:
-            out = self.receiver.recv()
-        except (EOFError, OSError):  # the process died: read the file here
-            out = None
-        finally:
-            self.receiver.close()
-            self.process.join()
-        return out if out is not None else load_bibliography(self.path, self.display)
-
-
-def _bibliography_worker(sender: Any, path: Path, display: str) -> None:
-    try:
-        out = load_bibliography(path, display)
-    except BaseException:  # reported where it is run again, in the parent
-        out = None
-    sender.send(out)
-    sender.close()
+def _bibliography_worker(path: Path, display: str) -> tuple[Bibliography, list[Diagnostic]]:
+    """What the second process runs (a name of its own, so that a test can make it fail)."""
+    return load_bibliography(path, display)
 
 
 def _read_bibliography_elsewhere(path: Path) -> bool:
     try:
-        return path.stat().st_size >= PARALLEL_BIB_BYTES and "fork" in multiprocessing.get_all_start_methods()
+        return path.stat().st_size >= PARALLEL_BIB_BYTES and forked.available()
     except OSError:
         return False
 
@@ -810,7 +782,8 @@ def _load_project(root: Path, with_records: bool = True) -> Loaded:
     diags: list[Diagnostic] = []
     bib_path = root / BIB_FILE
     bib_outside = _outside(root, bib_path, BIB_FILE) if bib_path.is_file() else None
-    elsewhere = (_BibliographyElsewhere(bib_path, BIB_FILE)
+    # read in a second process while the records are read here; if it fails, read here
+    elsewhere = (forked.Forked(_bibliography_worker, bib_path, BIB_FILE)
                  if bib_outside is None and bib_path.is_file() and _read_bibliography_elsewhere(bib_path) else None)
     records: dict[str, Document] = {}
     record_paths: dict[str, str] = {}
@@ -854,7 +827,7 @@ def _load_project(root: Path, with_records: bool = True) -> Loaded:
         diags.append(bib_outside)
     elif elsewhere is not None:
         files += 1
-        bib, found = elsewhere.result()
+        bib, found = elsewhere.result() or load_bibliography(bib_path, BIB_FILE)
         diags.extend(found)
     elif bib_path.is_file():
         files += 1

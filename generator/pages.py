@@ -21,12 +21,10 @@ the one process that writes it (build.py saves it).
 from __future__ import annotations
 
 import multiprocessing
-import os
-import pickle
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from . import urls
+from . import forked, urls
 from .model import Model
 from .render import Renderer
 from .render_cache import StudyCache
@@ -51,7 +49,7 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             cache = StudyCache(None)
     cache.load()
     keys = list(model.studies)
-    if len(keys) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(keys) < PARALLEL_FROM or not forked.available():
         studies = _studies(base, keys, cache)
         rest = base.render_rest()
         compare = render_compare(base)
@@ -69,20 +67,14 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             out = render_compare(base)
             return out, _shared(base, take, cache)
 
-        reader, writer = fork.Pipe(duplex=False)
-        child = fork.Process(target=_run, args=(second, writer), daemon=True)
-        child.start()
-        writer.close()
+        child = forked.Forked(second)
         rest = base.render_rest()
         studies = _shared(base, take, cache)
-        try:
-            data = reader.recv_bytes()
-        except EOFError:
-            data = b""
-        child.join()
-        if child.exitcode != 0 or not data:
-            raise RuntimeError(f"the second render process failed (exit code {child.exitcode})")
-        compare, theirs = pickle.loads(data)
+        answer = child.result()
+        if answer is None:  # the second process failed: its share is done here (an error then shows where)
+            done = studies[0]
+            answer = render_compare(base), _studies(base, [k for k in keys if urls.study_page(k) not in done], cache)
+        compare, theirs = answer
         studies = _merge(studies, theirs)
     found, digests, rendered = studies
     cache.keep(digests.values())
@@ -125,8 +117,3 @@ def _studies(base: Renderer, keys: list[str], cache: StudyCache) -> Studies:
         page = urls.study_page(key)
         out[page] = pages[page] if text is None else text
     return out, digests, todo
-
-
-def _run(job: Any, writer: Any) -> None:
-    writer.send_bytes(pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL))
-    writer.close()

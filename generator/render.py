@@ -25,7 +25,7 @@ from . import diagnostics, spec, urls
 from .codebook import country_name
 from .compare import matrix_slug
 from .csl import STYLES
-from .model import COMPARED, Model, Study
+from .model import COMPARED, Claim, Model, Study
 from .render_cache import canonical, code_digest
 from .render_cite import (
     dataset_files,
@@ -150,7 +150,7 @@ class Renderer:
         # F: the field spec, so that templates name fields by their role (F.LOGICS), never by a string
         self.env.filters.update(FILTERS)
         self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED,
-                                claim_fields=CLAIM_LIST_FIELDS, F=spec)
+                                F=spec)
         self.page = ""  # the path of the page being rendered, for relative links
         self.folder = "."  # its folder
         self._links: dict[tuple[Any, ...], Markup] = {}
@@ -201,14 +201,14 @@ class Renderer:
             return self.link(label, urls.anchored(urls.study_page(key), claim.anchor))
         return self._memo("claim", (key, index), make)
 
-    def claim_terms(self, claim: Any) -> Markup:
+    def claim_terms(self, claim: Claim) -> Markup:
         """A claim's codes on its study page: ' · *Logics:* [Community](...) · *Barriers:* ...', one call per
         claim rather than a loop of lookups in the template (issue #17)."""
         dims = self.model.dimensions
         return Markup("".join(f" · *{md_text(dims[field].title)}:* {self.term_links(field, claim.codes[field])}"
                               for field in CLAIM_LIST_FIELDS if claim.codes[field]))
 
-    def coding_rows(self, study: Study, coded: list[Any]) -> Markup:
+    def coding_rows(self, study: Study, coded: list[spec.Field]) -> Markup:
         """The rows of a study page's coding table, one line each: '| Logics | [Community](...) |'."""
         dims = self.model.dimensions
         return Markup("".join(f"| {md_text(dims[f.name].title)} | {self.term_links(f.name, study.codes[f.name])} |\n"
@@ -277,9 +277,9 @@ class Renderer:
             "link": self.link, "term_link": self.term_link, "term_links": self.term_links, "study_link": self.study_link,
             "cite_link": self.cite_link, "edit_link": self.edit_link,
             "country_name": country_name,
-            "styles": STYLES, "dataset": self.dataset, "permalink": self.permalink,
-            "reading_list": self.reading_list, "h": html_text, "h_block": html_block,
-            "claim_link": self.claim_link, "claim": self.model.claim, "claim_item": self.claim_item,
+            "dataset": self.dataset, "permalink": self.permalink,
+            "reading_list": self.reading_list, "h": html_text,
+            "claim_link": self.claim_link, "claim_item": self.claim_item,
             "claim_terms": self.claim_terms, "coding_rows": self.coding_rows,
             "cite_styles": self.cite_styles, "ref_files": self.ref_files,
             "cite_or_key": self.cite_or_key,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import generator.load as load
+from generator import forked
 from generator.check import CHANGES_SCHEMA, DATASET_SCHEMA, check
 from generator.codebook import META_SCHEMA
 from generator.quickschema import compile_schema
@@ -107,12 +108,13 @@ def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path
     here = load.load_project(root)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)  # every bibliography in a second process
     started: list[Path] = []
-    original = load._BibliographyElsewhere.__init__
+    original = forked.Forked.__init__
 
-    def spy(self: load._BibliographyElsewhere, path: Path, display: str) -> None:
-        started.append(path)
-        original(self, path, display)
-    monkeypatch.setattr(load._BibliographyElsewhere, "__init__", spy)
+    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
+        if job is load._bibliography_worker:
+            started.append(args[0])
+        original(self, job, *args)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
     elsewhere = load.load_project(root)
     assert started or here.bib.entries == {}  # a missing or refused file is never sent away
     _same(here, elsewhere)
@@ -121,7 +123,7 @@ def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path
 def test_if_the_second_process_dies_the_bibliography_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
     here = load.load_project(ROOT)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
-    monkeypatch.setattr(load, "_bibliography_worker", lambda _sender, _path, _display: os._exit(3))
+    monkeypatch.setattr(load, "_bibliography_worker", lambda _path, _display: os._exit(3))
     _same(here, load.load_project(ROOT))
 
 
@@ -164,15 +166,16 @@ def test_records_checked_in_a_second_process_give_what_one_process_gives(case: P
     root = ROOT if case is None else make_project(tmp_path / "project", case)
     here = _checked(root)
     monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)  # every base shared out, whatever its size
-    forked: list[int] = []
-    original = checking._Elsewhere.__init__
+    shared: list[int] = []
+    original = forked.Forked.__init__
 
-    def spy(self: Any, keys: list[str], *args: Any) -> None:
-        forked.append(len(keys))
-        original(self, keys, *args)
-    monkeypatch.setattr(checking._Elsewhere, "__init__", spy)
+    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
+        if job is checking._elsewhere:
+            shared.append(len(args[0]))
+        original(self, job, *args)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
     assert _checked(root) == here
-    assert forked  # the second process did take part
+    assert shared  # the second process did take part
 
 
 def test_a_base_without_records_still_hears_from_the_second_process(tmp_path: Path,
@@ -187,13 +190,13 @@ def test_a_base_without_records_still_hears_from_the_second_process(tmp_path: Pa
     here = _checked(root)
     monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
     joined: list[bool] = []
-    original = checking._Elsewhere.result
+    original = forked.Forked.result
 
-    def spy(self: Any) -> Any:
+    def spy(self: forked.Forked) -> Any:
         out = original(self)
-        joined.append(not self.process.is_alive())
+        joined.append(not self.alive)
         return out
-    monkeypatch.setattr(checking._Elsewhere, "result", spy)
+    monkeypatch.setattr(forked.Forked, "result", spy)
     assert _checked(root) == here
     assert joined == [True]
 
@@ -206,7 +209,7 @@ def test_if_the_record_checking_process_dies_everything_is_checked_here(tmp_path
     here = _checked(root)
     assert here[0]  # the case has something to say
     monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
-    monkeypatch.setattr(checking, "_worker", lambda *_args: os._exit(3))
+    monkeypatch.setattr(checking, "_elsewhere", lambda *_args: os._exit(3))
     assert _checked(root) == here
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,6 +141,29 @@ def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path,
     assert n - reused == sum(after[key] != before[key] for key in after) > 1
     equals_an_uncached_build(root)
     assert generate_counting(root) == (0, n)  # the second process's pages were put in the cache too
+
+
+def test_if_the_second_render_process_dies_its_share_is_rendered_here(built: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worst case: the second process takes every chunk it can, then dies before it answers. This process
+    renders its share (the comparative pages and the study pages it took), and the output and the cache are
+    those of a build in one process."""
+    from generator import forked, pages
+
+    def take_then_die(_sender: Any, job: Any, args: tuple[Any, ...]) -> None:
+        job(*args)
+        os._exit(3)
+    monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pages, "CHUNK", 9)
+    monkeypatch.setattr(forked, "_run", take_then_die)
+    root = copy_built(built, tmp_path / "p")
+    n = len(study_pages(root))
+    CHANGES["title"](root)
+    changed, reused = generate_counting(root)
+    assert changed > 0 and reused < n
+    equals_an_uncached_build(root)
+    monkeypatch.undo()
+    assert generate_counting(root) == (0, n)  # the pages rendered here after the failure are in the cache
 
 
 def test_a_codebook_label_change_rerenders_every_study_page(built: Path, tmp_path: Path) -> None:

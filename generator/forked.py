@@ -1,0 +1,55 @@
+"""Work run in a forked process beside this one, on the machine's second core.
+
+Three stages share their work this way: loading parses a large references.bib while the records are read
+(load.py), checking hands out the bibliography's entries and part of the records (check.py), and rendering
+hands out the comparative pages and half of the study pages (pages.py). Each gives a function to `Forked`
+and asks for its `result` when it needs it; a process that fails gives None, and the caller then does the
+work itself or stops, as it decides. A forked process shares what this one has already loaded, without
+copying or pickling it; only the result comes back, pickled.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import Any
+
+
+def available() -> bool:
+    """Whether a second process can help: two cores or more, and processes started by fork (not on Windows)."""
+    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class Forked:
+    """`job(*args)` run in a forked process, started at once; `result()` waits for what it returned (None if
+    it raised or the process died)."""
+
+    def __init__(self, job: Callable[..., Any], *args: Any) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_run, args=(sender, job, args), daemon=True)
+        self._process.start()
+        sender.close()
+
+    def result(self) -> Any:
+        try:
+            return self._receiver.recv()
+        except (EOFError, OSError):  # the process died before it answered
+            return None
+        finally:
+            self._receiver.close()
+            self._process.join()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+
+def _run(sender: Any, job: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        out = job(*args)
+    except BaseException:  # the caller learns of it by the None, and does the work again where it can report it
+        out = None
+    sender.send(out)
+    sender.close()
