@@ -1,8 +1,9 @@
 """Work run in a forked process beside this one, on the machine's second core.
 
-Three stages share their work this way: loading parses a large references.bib while the records are read
-(load.py), checking hands out the bibliography's entries and part of the records (check.py), and rendering
-hands out the comparative pages and half of the study pages (pages.py). Each gives a function to `Forked`
+Four stages share their work this way: loading parses a large references.bib while the records are read
+(load.py), checking hands out the bibliography's entries and part of the records (check.py), rendering
+hands out the comparative pages and half of the study pages (pages.py), and MkDocs, through the atlas-cache
+plugin, hands out half of the pages it renders (site_cache.py). Each gives a function to `Forked`
 and asks for its `result` when it needs it; a process that fails gives None, and the caller then does the
 work itself or stops, as it decides. A forked process shares what this one has already loaded, without
 copying or pickling it; only the result comes back, pickled.
@@ -40,6 +41,13 @@ class Forked:
         finally:
             self._receiver.close()
             self._process.join()
+
+    def stop(self) -> None:
+        """End the process without its answer (the work it was helping with has failed)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
 
     @property
     def alive(self) -> bool:

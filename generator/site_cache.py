@@ -33,6 +33,14 @@ pages), and a rendered page is stored the same way; where the file system has no
 is copied. A page MkDocs renders is written to a fresh file, never through a link, so the store
 only ever changes by adding and removing whole files.
 
+With two cores and at least PARALLEL_PAGES pages to render (a first build renders every page), `mkdocs
+build` renders the second half of them, in MkDocs' order, in a forked process (`on_env`, `_render_share`),
+which writes them to the site directory and sends back each page's anchors and anchored links and every
+record it logged. This process renders the first half meanwhile, and on reaching the second collects the
+answer and logs those records there, so the warnings (and a strict build's failure) are exactly a
+one-process build's. If the second process fails, this one renders its pages, as it would have without
+it. `mkdocs serve` never forks: a preview renders a handful of pages, and its server runs threads.
+
 Under `mkdocs serve` the plugin lives across rebuilds (it has `on_startup`) and makes a rebuild
 touch only what changed: the preview's site directory is not emptied first; a page whose key is
 the one written there by the last rebuild is left as it is; a static file is copied only when its
@@ -57,9 +65,11 @@ from typing import Any
 from mkdocs import utils as mkdocs_utils
 from mkdocs.commands import build as mkdocs_build
 from mkdocs.plugins import BasePlugin, event_priority
-from mkdocs.structure.files import Files
+from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
+
+from . import forked
 
 log = logging.getLogger("mkdocs.plugins.atlas-cache")
 
@@ -68,6 +78,9 @@ FORMAT = "1"  # bump when what the manifest holds, or how a key is made, changes
 PACKAGES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2", "pygments", "markupsafe",
             "minify-html")
 KEEP_MANIFESTS = 3  # `evidence build` and `evidence serve` have different configs (site_url): keep both
+# From this many pages to render, `mkdocs build` renders the second half of them in a second process
+# (the shipped base renders about 730 pages in a full build, a one-record rebuild about 5)
+PARALLEL_PAGES = 200
 
 
 class _WarningCounter(logging.Handler):
@@ -142,8 +155,12 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.deferred: dict[str, tuple[Files, bool]] = {}
         self.titled: set[str] = set()  # pages in the navigation that it gives a title
         self.rendered: set[str] = set()
+        self.share: forked.Forked | None = None  # the second process rendering part of the pages, if any
+        self.elsewhere: set[str] = set()  # src_uris of the pages handed to it
+        self.answer: dict[str, Any] | None = None  # what it sent back, once collected
         self.counter = _WarningCounter()
         self._files = Files([])
+        self.nav: Navigation | None = None
         # under `mkdocs serve` only, kept from one rebuild to the next (see the module's docstring)
         self.serving = False
         self.in_place = 0  # reused pages the last rebuild of a preview had already written
@@ -168,6 +185,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.manifest = self._read_manifest()
         self.keys, self.reused, self.rendered, self.deferred = {}, set(), set(), {}
         self.titled = set()
+        self._stop_share()
         self.in_place = 0
         self.counter.count = 0
         logging.getLogger("mkdocs").addHandler(self.counter)
@@ -191,7 +209,51 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
             elif page.file.abs_src_path:
                 parts.append(Path(page.file.abs_src_path).read_bytes())
         self.structure_digest = _digest(json.dumps(_nav_items(nav.items)), json.dumps(listing), *parts)
+        self.nav = nav
         return nav
+
+    @event_priority(-100)  # after every other plugin's on_env: the second process renders with the final env
+    def on_env(self, env: Any, config: Any, files: Files) -> Any:
+        """Hand the second half of the pages to render to a second process (see `_render_share`).
+
+        Only `mkdocs build` does this, with two cores and at least PARALLEL_PAGES pages to render: a
+        preview's rebuild renders a handful, and its server's threads make forking unsafe. The pages
+        are split in the order MkDocs builds them; the second process takes the last half, so this
+        one meets them only after rendering its own half, and collects the answer there."""
+        if self.serving or len(self.deferred) < PARALLEL_PAGES or not forked.available():
+            return env
+        order = [f.src_uri for f in files.documentation_pages(inclusion=InclusionLevel.is_included)
+                 if f.src_uri in self.deferred]
+        if len(order) != len(self.deferred):  # a page MkDocs would not build here: keep to one process
+            return env
+        share = order[len(order) // 2:]
+        uris = files.src_uris
+        doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
+        jobs = [(uris[src].page, *self.deferred[src]) for src in share]
+        self.share = forked.Forked(_render_share, jobs, config, doc_files, self.nav, env)
+        self.elsewhere = set(share)
+        return env
+
+    def _collect(self) -> dict[str, Any] | None:
+        """The second process's answer, waited for once; None if it failed (this process then renders
+        its pages itself, as if it had never been started). The warnings it logged are logged here, at
+        the place in the build where its pages are, so the log reads as a one-process build's."""
+        if self.share is not None:
+            self.answer = self.share.result()
+            self.share = None
+            if self.answer is None:
+                self.elsewhere = set()
+                log.info("atlas-cache: the second render process failed; its pages are rendered here")
+            else:
+                self.answer["uris"] = self._files.src_uris
+                for record in self.answer["records"]:
+                    logging.getLogger(record.name).handle(record)
+        return self.answer
+
+    def _stop_share(self) -> None:
+        if self.share is not None:
+            self.share.stop()
+        self.share, self.elsewhere, self.answer = None, set(), None
 
     # --- the two steps MkDocs takes for every page ------------------------------------------
     def populate(self, original: Any, page: Page, config: Any, files: Files, dirty: bool) -> None:
@@ -229,6 +291,15 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
             if self.serving:
                 self.written[str(dest)] = key
             return
+        if src in self.elsewhere and self._collect() is not None:
+            assert self.answer is not None
+            anchors, links = self.answer["pages"][src]
+            uris = self.answer["uris"]
+            page.present_anchor_ids = set(anchors)
+            page.links_to_anchors = {uris[target]: dict(found) for target, found in links.items()}
+            del self.deferred[src]
+            self.rendered.add(src)
+            return
         deferred = self.deferred.pop(src, None)
         if deferred is not None:
             _ORIGINAL["populate"](page, config, *deferred)
@@ -244,6 +315,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
 
     # --- after the build ------------------------------------------------------------------------
     def on_post_build(self, config: Any) -> None:
+        self._stop_share()  # collected by now (its pages were built); only a process never asked is stopped
         logging.getLogger("mkdocs").removeHandler(self.counter)
         _uninstall()
         files: Files = self._files
@@ -280,6 +352,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
                  + (f"; {self.in_place} already in place" if self.serving else ""))
 
     def on_build_error(self, error: Exception) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
+        self._stop_share()
         logging.getLogger("mkdocs").removeHandler(self.counter)
         _uninstall()
         self.written.clear()  # the next rebuild of a preview writes every page again
@@ -345,6 +418,43 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         for html in store.glob("*.html"):
             if html.name not in wanted:
                 html.unlink()
+
+
+class _Held(logging.Handler):
+    """Keeps the records MkDocs logs in the second render process, to be logged by the first."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None  # plain text: it is pickled back
+        record.exc_info = record.exc_text = record.stack_info = None
+        self.records.append(record)
+
+
+def _render_share(jobs: list[tuple[Page, Files, bool]], config: Any, doc_files: Any, nav: Navigation,
+                  env: Any) -> dict[str, Any]:
+    """In the second process: read, render and write each page of its share, as MkDocs' own loop would,
+    and send back what the first process still needs of each page (the anchors it defines, and its
+    links to anchors, which MkDocs checks once every page is written) and every record it logged.
+    The pages are written to the same site directory. If anything raises, the answer is None and the
+    first process renders the whole share itself, so an error is reported as a one-process build
+    reports it."""
+    logger = logging.getLogger("mkdocs")
+    held = _Held()
+    logger.handlers = [held]  # nothing is printed or counted here: the first process does both
+    logger.propagate = False
+    pages: dict[str, tuple[list[str], dict[str, dict[str, str]]]] = {}
+    for page, files, dirty in jobs:
+        _ORIGINAL["populate"](page, config, files, dirty)
+        excluded = page.file.inclusion.is_excluded()  # type: ignore[no-untyped-call]
+        _ORIGINAL["build_page"](page, config, doc_files, nav, env, dirty, excluded)
+        pages[page.file.src_uri] = (
+            sorted(page.present_anchor_ids or ()),
+            {target.src_uri: dict(found) for target, found in (page.links_to_anchors or {}).items()})
+        page.content = page.markdown = None
+    return {"pages": pages, "records": held.records}
 
 
 def _place(source: Path, dest: Path) -> None:
