@@ -59,13 +59,14 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mkdocs import utils as mkdocs_utils
 from mkdocs.commands import build as mkdocs_build
 from mkdocs.plugins import BasePlugin, event_priority
-from mkdocs.structure.files import Files, InclusionLevel
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
@@ -158,6 +159,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.share: forked.Forked | None = None  # the second process rendering part of the pages, if any
         self.elsewhere: set[str] = set()  # src_uris of the pages handed to it
         self.answer: dict[str, Any] | None = None  # what it sent back, once collected
+        self.uris: Mapping[str, File] = {}  # src_uri -> File, to resolve the anchored links in the answer
         self.counter = _WarningCounter()
         self._files = Files([])
         self.nav: Navigation | None = None
@@ -222,16 +224,14 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         one meets them only after rendering its own half, and collects the answer there."""
         if self.serving or len(self.deferred) < PARALLEL_PAGES or not forked.available():
             return env
-        order = [f.src_uri for f in files.documentation_pages(inclusion=InclusionLevel.is_included)
-                 if f.src_uri in self.deferred]
+        doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
+        order = [f for f in doc_files if f.src_uri in self.deferred]
         if len(order) != len(self.deferred):  # a page MkDocs would not build here: keep to one process
             return env
         share = order[len(order) // 2:]
-        uris = files.src_uris
-        doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
-        jobs = [(uris[src].page, *self.deferred[src]) for src in share]
+        jobs = [(f.page, *self.deferred[f.src_uri]) for f in share]
         self.share = forked.Forked(_render_share, jobs, config, doc_files, self.nav, env)
-        self.elsewhere = set(share)
+        self.elsewhere = {f.src_uri for f in share}
         return env
 
     def _collect(self) -> dict[str, Any] | None:
@@ -241,11 +241,11 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         if self.share is not None:
             self.answer = self.share.result()
             self.share = None
+            self.uris = self._files.src_uris  # built once: MkDocs makes this dict anew on every access
             if self.answer is None:
                 self.elsewhere = set()
                 log.info("atlas-cache: the second render process failed; its pages are rendered here")
             else:
-                self.answer["uris"] = self._files.src_uris
                 for record in self.answer["records"]:
                     logging.getLogger(record.name).handle(record)
         return self.answer
@@ -294,7 +294,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         if src in self.elsewhere and self._collect() is not None:
             assert self.answer is not None
             anchors, links = self.answer["pages"][src]
-            uris = self.answer["uris"]
+            uris = self.uris
             page.present_anchor_ids = set(anchors)
             page.links_to_anchors = {uris[target]: dict(found) for target, found in links.items()}
             del self.deferred[src]
