@@ -71,12 +71,16 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     """One record changes: the rebuild renders only the pages made from it (atlas-cache reuses the rest),
     and the site is byte-identical to a full build of the same input with no cache."""
     root = copy_project(tmp_path / "p")
-    build_site(root)
+    first = tree_digest(build_site(root))
+    assert not (root / "build/trash").exists() or not any((root / "build/trash").iterdir())
     record = root / "evidence/studies/bovaird2007.yaml"
     text = record.read_text(encoding="utf-8")
     record.write_text(text.replace("summary: >-\n", "summary: >-\n  A changed summary.\n", 1), encoding="utf-8")
     code, out, err = run("--root", str(root), "build")
     assert code == 0, out + err
+    # the replaced site waits whole in build/trash (generator/build.py::_swap), deleted by the next build
+    trashed = [p / "site" for p in (root / "build/trash").iterdir()]
+    assert len(trashed) == 1 and tree_digest(trashed[0]) == first
     counts = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
     assert counts is not None, err
     reused, rendered = map(int, counts.groups())
@@ -90,6 +94,8 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     code, out, err = run("--root", str(root), "build")
     assert code == 0 and "pages reused" not in re.sub(r"\b0 (study )?pages reused", "", err)
     assert tree_digest(root / "site") == incremental
+    assert [p.name for p in (root / "build/trash").iterdir()] != [trashed[0].parent.name], "deleted by this build"
+    assert len(list((root / "build/trash").iterdir())) == 1
 
 
 def test_a_title_edit_rebuilds_the_pages_that_show_it_not_every_page(tmp_path: Path) -> None:
@@ -362,3 +368,34 @@ def test_search_glob_reads_every_page_when_a_folder_name_would_break_it(tmp_path
     assert search_glob(tmp_path) == "{*.html,compare/*.html,compare/*/index.html,studies/**/*.html}"
     (tmp_path / "a,b").mkdir()
     assert search_glob(tmp_path) == "**/*.html"
+
+
+def test_the_trash_is_emptied_beside_the_build_and_a_swap_falls_back_to_deleting(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import build
+
+    trash = tmp_path / "build/trash"
+    (trash / "site-a/site/studies/x").mkdir(parents=True)
+    (trash / "site-a/site/studies/x/index.html").write_text("old", encoding="utf-8")
+    (trash / "stray.tmp").write_text("", encoding="utf-8")
+    emptying = build._Emptying(trash)
+    emptying.wait()
+    assert list(trash.iterdir()) == []
+    build._Emptying(tmp_path / "no-such-folder").wait()  # nothing to delete: no error, no thread
+
+    site, new = tmp_path / "site", tmp_path / ".site-new"
+    site.mkdir()
+    (site / "old.html").write_text("old", encoding="utf-8")
+    new.mkdir()
+    (new / "new.html").write_text("new", encoding="utf-8")
+    real = Path.rename
+
+    def no_rename_into_trash(self: Path, target: Path) -> Path:  # as when build/ is on another file system
+        if trash in Path(target).parents:
+            raise OSError(18, "Invalid cross-device link")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", no_rename_into_trash)
+    build._swap(new, site, trash)
+    assert [p.name for p in site.iterdir()] == ["new.html"]
+    assert not new.exists() and not (tmp_path / "site.old").exists()

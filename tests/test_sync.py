@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +51,53 @@ def test_sync_compares_every_file_before_it_writes_any(tmp_path: Path, monkeypat
     monkeypatch.setattr(Path, "write_bytes", recording_write)
     build._sync(docs, _pages(50, frozenset({2, 40})), manifest)
     assert at_write == [50, 50]
+
+
+def _written(docs: Path) -> dict[str, bytes]:
+    return {p.relative_to(docs).as_posix(): p.read_bytes() for p in sorted(docs.rglob("*")) if p.is_file()}
+
+
+def test_many_writes_are_shared_with_a_second_process_and_give_the_same_docs(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """From PARALLEL_WRITES files to write, a forked process writes the second half; the files and the
+    manifest (hash, size, mtime of each) are those one process writes, and a helper that fails changes nothing."""
+    from generator import forked
+
+    pages = {**_pages(300), **{f"deep/{i % 7}/p{i}.md": f"page {i}\n" for i in range(100)}}
+    monkeypatch.setattr(build, "PARALLEL_WRITES", 10**9)
+    one = tmp_path / "one"
+    assert build._sync(one / "docs", pages, one / "docs.json") == 400
+    if not forked.available():
+        pytest.skip("no second core or no fork here")
+    started: list[int] = []
+    real = forked.Forked
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def __init__(self, job: Any, *args: Any) -> None:
+            started.append(len(args[1]))
+            super().__init__(job, *args)
+
+    monkeypatch.setattr(forked, "Forked", Spy)
+    monkeypatch.setattr(build, "PARALLEL_WRITES", 100)
+    two = tmp_path / "two"
+    assert build._sync(two / "docs", pages, two / "docs.json") == 400
+    assert started == [200]
+    assert _written(two / "docs") == _written(one / "docs")
+    manifest = json.loads((two / "docs.json").read_text(encoding="utf-8"))
+    assert sorted(manifest) == sorted(pages)
+    for rel, (digest, size, mtime) in manifest.items():
+        st = (two / "docs" / rel).stat()
+        assert [digest, size, mtime] == [hashlib.sha1(pages[rel].encode()).hexdigest(), st.st_size, st.st_mtime_ns]
+
+    def dying(docs: Path, writes: list[Any]) -> dict[str, list[Any]]:
+        if os.getpid() != parent:
+            os._exit(3)  # the helper dies before it writes anything
+        return real_write(docs, writes)
+
+    parent = os.getpid()
+    real_write = build._write_files
+    monkeypatch.setattr(build, "_write_files", dying)
+    three = tmp_path / "three"
+    assert build._sync(three / "docs", pages, three / "docs.json") == 400
+    assert _written(three / "docs") == _written(one / "docs")
+    assert sorted(json.loads((three / "docs.json").read_text(encoding="utf-8"))) == sorted(pages)
