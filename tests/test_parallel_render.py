@@ -88,7 +88,8 @@ def test_two_processes_write_the_site_one_process_writes(in_project: Path, tmp_p
     assert len(spy.shares) == 1
     share = spy.shares[0]
     pages = sum(1 for _ in (in_project / "build/docs").rglob("*.md"))
-    assert pages / 2 - 40 <= len(share) <= pages / 2  # half of the pages MkDocs renders outside the nav
+    # the second half (rounded up) of the pages MkDocs renders, which are all but a few of build/docs
+    assert pages / 2 - 40 <= len(share) <= (pages + 1) // 2
     assert site == one_process[0]
     assert manifest == one_process[1]  # the anchors and anchored links of every page, as one process finds them
 
