@@ -47,6 +47,7 @@ from plot import plot  # noqa: E402
 from synth import synthesise  # noqa: E402
 
 STUDY_CACHE = "build/cache/md"  # generator/render_cache.py FOLDER (the benchmark runs the generator as a program)
+SEARCH_CACHE = "build/cache/search"  # generator/search_cache.py FOLDER: the last build's search fragments
 
 
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -125,6 +126,7 @@ def run_size(n: int, work: Path) -> dict[str, object]:
         # the full build: no page or render cache and no build/docs, as the step it is compared with
         shutil.rmtree(root / "build/cache/pages", ignore_errors=True)
         shutil.rmtree(root / STUDY_CACHE, ignore_errors=True)
+        shutil.rmtree(root / SEARCH_CACHE, ignore_errors=True)
         shutil.rmtree(root / "build/docs")
         seconds, mb, err = measure(build, ROOT)
         builds.append(seconds)
@@ -143,7 +145,7 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     row["generator_share"], row["generator_share_runs"] = median(shares), spread(shares, 3)
     shares = [r / b for r, b in zip(rebuilds, builds, strict=True)]
     row["rebuild_share"], row["rebuild_share_runs"] = median(shares), spread(shares, 3)
-    reuse = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
+    reuse = re.search(r"\((\d+) pages reused, (\d+) rendered[;)]", err)
     row["rebuild_pages_rendered"] = int(reuse.group(2)) if reuse else -1
     studies = re.search(r"([\d,]+) study pages reused", err)
     row["rebuild_study_pages_reused"] = int(studies.group(1).replace(",", "")) if studies else -1
@@ -151,6 +153,7 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     rebuilt = tree_digest(site)
     shutil.rmtree(root / "build/cache/pages")
     shutil.rmtree(root / STUDY_CACHE)
+    shutil.rmtree(root / SEARCH_CACHE)
     measure(build, ROOT)
     row["rebuild_identical"] = "yes" if tree_digest(site) == rebuilt else "NO"
     row["site_mb"] = size_mb(site)

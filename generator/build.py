@@ -25,12 +25,15 @@ from typing import Any
 from . import diagnostics as dg
 from . import forked, urls
 from .check import check
+from .csl import Citations, csl_item
 from .load import load_project
 from .model import build_model
 from .pages import render
 from .render_cache import FOLDER as STUDY_CACHE
 from .render_cache import StudyCache
 from .render_codebook import MARKER, vocabulary_table
+from .search_cache import FOLDER as SEARCH_CACHE
+from .search_cache import OUTPUT, FragmentReuse
 from .site_nav import NAV_FILE, nav_entries
 
 DOCS = Path("build/docs")
@@ -74,7 +77,7 @@ def _generate(root: Path, quiet: bool, strict: bool, keep: list[Any] | None = No
 
 def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None) -> tuple[bool, int, dict[str, str]]:
     started = time.monotonic()
-    loaded = load_project(root)
+    loaded = load_project(root, csl=csl_item)
     result = check(loaded)
     diags = dg.escalate(result.diagnostics) if strict else result.diagnostics
     if diags:
@@ -87,10 +90,8 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
     cache = _load_cache(root)
     studies = StudyCache(root / STUDY_CACHE)
     pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections, studies)
-    from .csl import STYLES, cache_key
-
-    used = {cache_key(style, s.csl) for style in STYLES for s in model.studies.values()}
-    _save_cache(root, {k: v for k, v in cache.items() if k in used})  # drop what no study needs any more
+    if cache.changed():  # a reference formatted now, or one no study needs any more (dropped)
+        _save_cache(root, {k: v for k, v in cache.items() if k in cache.asked})
     studies.save()  # the pages rendered now; drops the pages of inputs that are gone
     pages.update(_content_pages(root, pages, {MARKER: vocabulary_table(model)}))
     changed = _sync(root / DOCS, pages, root / SYNC_MANIFEST)
@@ -107,13 +108,13 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
 CACHE = Path("build/cache/citations.json")
 
 
-def _load_cache(root: Path) -> dict[str, str]:
+def _load_cache(root: Path) -> Citations:
     """Formatted references from earlier builds (each costs a share of a pandoc call); a damaged cache is ignored."""
     try:
         data = json.loads((root / CACHE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return Citations()
+    return Citations({str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {})
 
 
 def _save_cache(root: Path, cache: dict[str, str]) -> None:
@@ -246,17 +247,28 @@ def _source_date_epoch(root: Path) -> str:
 
 
 def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
+    site = root / SITE
+    # the last site's folders, made again beside the new one while the generator works (see _Premade)
+    premade = _Premade(site, Path(tempfile.mkdtemp(prefix=".site-dirs-", dir=root)))
+    try:
+        return _build(root, site, premade, strict, quiet)
+    finally:
+        premade.discard()
+
+
+def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool) -> int:
     keep: list[Any] = []
     ok, _, atlas_env = _generate(root, quiet, strict, keep)
     if not ok:
         print("evidence: the check failed; nothing was built and site/ was left as it was", file=sys.stderr)
         return 1
-    site = root / SITE
     staging = Path(tempfile.mkdtemp(prefix=".site-", dir=root))
     emptying = _Emptying(root / TRASH)  # the site the last build replaced, deleted while MkDocs and Pagefind work
     _say(quiet, "building the site with mkdocs ...")
     started = time.monotonic()
     env = {**os.environ, **atlas_env, "SOURCE_DATE_EPOCH": _source_date_epoch(root), "NO_MKDOCS_2_WARNING": "1"}
+    if premade.wait():
+        env[PREMADE_DIRS] = str(premade.folder)
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--site-dir", str(staging)]
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     keep.clear()  # the generator's objects are freed while MkDocs starts
@@ -268,9 +280,11 @@ def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
         if not quiet and ("WARNING" in line or "ERROR" in line):
             print("  " + line.rstrip(), file=sys.stderr)
     status = proc.wait()
+    searched = ""
     if status == 0:
+        premade.prune(staging)
         _say(quiet, "indexing the site for search with pagefind ...")
-        status = _index(staging, log)
+        status, searched = _index(staging, log, root / SEARCH_CACHE)
     ticker.stop()
     emptying.wait()
     if status != 0:
@@ -281,14 +295,99 @@ def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
         return 1
     _swap(staging, site, root / TRASH)
     reuse = next((line.split("atlas-cache:", 1)[1].strip() for line in log if "atlas-cache:" in line), "")
-    _say(quiet, f"built {site.relative_to(root)}/ in {time.monotonic() - started:.1f} s" + (f" ({reuse})" if reuse else ""))
+    notes = "; ".join(note for note in (reuse, searched) if note)
+    _say(quiet, f"built {site.relative_to(root)}/ in {time.monotonic() - started:.1f} s" + (f" ({notes})" if notes else ""))
     return 0
 
 
-def _index(site: Path, log: list[str]) -> int:
-    """Pagefind's chunked, static search index: a first search downloads a few hundred KB, offline."""
-    cmd = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-subdir", "pagefind",
-           "--glob", search_glob(site), "--force-language", "en", "--silent"]
+class _Premade:
+    """The folders of the last site, made again in `folder` by a thread while the generator works.
+
+    A site at 10,000 studies has 11,000 folders (one per page: studies/<key>/index.html), and making
+    them cost MkDocs 1 to 1.5 s of a rebuild on the development machine, where creating a folder is
+    slow (kernel time, which a thread spends beside the generator's Python). The atlas-cache plugin
+    moves them into the new site right after MkDocs has emptied it (site_cache.py, PREMADE_DIRS), and
+    `prune` removes afterwards those that no page used (a study deleted since), so the site is the
+    one a full build writes. Without a last site, or if anything fails, nothing is made and MkDocs
+    makes every folder, as before."""
+
+    def __init__(self, site: Path, folder: Path) -> None:
+        self.folder = folder
+        self.made: list[str] = []  # relative paths, parents first
+        self._stop = threading.Event()
+        self._ok = False
+        self._thread: threading.Thread | None = None
+        if site.is_dir():
+            self._thread = threading.Thread(target=self._run, args=(site,), daemon=True)
+            self._thread.start()
+
+    def _run(self, site: Path) -> None:
+        top, out = str(site), str(self.folder)
+        try:
+            for folder, subfolders, _ in os.walk(top):
+                if self._stop.is_set():
+                    return
+                if folder == top:
+                    subfolders[:] = [name for name in subfolders if name != OUTPUT]  # pagefind/: not MkDocs'
+                for name in subfolders:
+                    rel = folder[len(top):] + os.sep + name
+                    os.mkdir(out + rel)
+                    self.made.append(rel)
+        except OSError:
+            return
+        self._ok = True
+
+    def wait(self) -> bool:
+        """Whether the folders are all made (the thread has finished)."""
+        if self._thread is None:
+            return False
+        self._thread.join()
+        return self._ok and bool(self.made)
+
+    def prune(self, staging: Path) -> None:
+        """Remove the folders made here that hold nothing in the built site (deepest first)."""
+        if not self._ok:
+            return
+        top = str(staging)
+        for rel in reversed(self.made):
+            try:
+                os.rmdir(top + rel)
+            except OSError:  # not empty (the usual case), or not moved there
+                pass
+
+    def discard(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _index(site: Path, log: list[str], cache: Path | None = None) -> tuple[int, str]:
+    """Pagefind's chunked, static search index: a first search downloads a few hundred KB, offline.
+
+    With a `cache` (build/cache/search), the page fragments of the last build whose pages are unchanged are
+    put in place first, so that Pagefind writes only the others (generator/search_cache.py). If the
+    result cannot be checked against the index's own page list, the site is indexed again from nothing.
+    Returns Pagefind's status and a note on the reuse for the build's last line."""
+    options = ["--output-subdir", OUTPUT, "--glob", search_glob(site), "--force-language", "en", "--silent"]
+    reuse = FragmentReuse(cache, site, options) if cache is not None else None
+    if reuse is not None:
+        reuse.prepare()
+    status = _pagefind(site, options, log)
+    if status != 0 or reuse is None or reuse.finish():
+        return status, (f"{reuse.reused:,} of {reuse.indexed:,} search fragments reused" if reuse and status == 0 else "")
+    log.append("the search index did not match its page list; indexing the site again from nothing\n")
+    shutil.rmtree(site / OUTPUT, ignore_errors=True)
+    assert cache is not None
+    (cache / "manifest.json").unlink(missing_ok=True)
+    status = _pagefind(site, options, log)
+    if status == 0:
+        FragmentReuse(cache, site, options).finish()
+    return status, ""
+
+
+def _pagefind(site: Path, options: list[str], log: list[str]) -> int:
+    cmd = [sys.executable, "-m", "pagefind", "--site", str(site), *options]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -304,8 +403,10 @@ def search_glob(site: Path) -> str:
     Cells stay out of search (their front matter says `search: exclude`, so they carry no
     data-pagefind-body and Pagefind would index nothing of them), but Pagefind still parsed them: at
     10,000 studies 800 pages of 30 KB, about 2 s of the 15 s it takes. The index is the same with or
-    without them (tests/test_build.py::test_search_glob_leaves_out_only_pages_kept_out_of_search)."""
-    top = sorted(p.name for p in site.iterdir() if p.is_dir() and p.name != urls.COMPARE)
+    without them (tests/test_build.py::test_search_glob_leaves_out_only_pages_kept_out_of_search). The
+    index's own folder (pagefind/) is left out too: the glob must not change when fragments are put
+    there before Pagefind runs (generator/search_cache.py)."""
+    top = sorted(p.name for p in site.iterdir() if p.is_dir() and p.name not in (urls.COMPARE, OUTPUT))
     if any(ch in name for name in top for ch in "{},*?[]!\\"):
         return "**/*.html"  # a folder of content/ whose name a glob would misread: read every page
     return "{" + ",".join(["*.html", f"{urls.COMPARE}/*.html", f"{urls.COMPARE}/*/index.html",
@@ -313,6 +414,7 @@ def search_glob(site: Path) -> str:
 
 
 TRASH = Path("build/trash")
+PREMADE_DIRS = "ATLAS_PREMADE_DIRS"  # site_cache.PREMADE_DIRS: the plugin cannot be imported here (it imports MkDocs)
 
 
 def _swap(new: Path, site: Path, trash: Path) -> None:

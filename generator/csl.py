@@ -333,10 +333,28 @@ def _style_digest(style: str) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def cache_key(style: str, item: dict[str, Any]) -> str:
-    """A formatted reference depends only on the style file, its locale, pandoc's version and the item."""
-    payload = json.dumps(item, sort_keys=True, ensure_ascii=False).encode()
-    return f"{style}:{_style_digest(style)}:{hashlib.sha256(payload).hexdigest()}"
+def item_digest(item: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(item, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def cache_key(style: str, item: dict[str, Any], digest: str | None = None) -> str:
+    """A formatted reference depends only on the style file, its locale, pandoc's version and the item
+    (`digest`: the item's `item_digest`, when it is known already)."""
+    return f"{style}:{_style_digest(style)}:{digest or item_digest(item)}"
+
+
+class Citations(dict[str, str]):
+    """The citation cache of a build (build/cache/citations.json): formatted references by cache key,
+    and the keys `format_all` asked for, so that the cache can be saved with only those."""
+
+    def __init__(self, entries: dict[str, str] | None = None) -> None:
+        super().__init__(entries or {})
+        self.loaded = len(self)
+        self.asked: set[str] = set()
+
+    def changed(self) -> bool:
+        """Whether saving would write other entries than were read (every asked key is held after format_all)."""
+        return not (len(self) == self.loaded == len(self.asked))
 
 
 def format_all(items: list[dict[str, Any]], styles: list[str],
@@ -346,9 +364,13 @@ def format_all(items: list[dict[str, Any]], styles: list[str],
     Results are looked up in, and added to, `cache`; the misses are formatted by pandoc in
     chunks of CHUNK items, two calls at a time. Each reference is formatted as if alone (see
     _standalone), so the output depends neither on the cache nor on how the items were chunked.
+    A `Citations` cache also records the keys asked for.
     """
+    digests = [item_digest(item) for item in items]  # once per item, not once per style
     jobs = [(style, item) for style in styles for item in items]
-    keys = [cache_key(style, item) for style, item in jobs]
+    keys = [cache_key(style, item, digest) for style in styles for item, digest in zip(items, digests, strict=True)]
+    if isinstance(cache, Citations):
+        cache.asked.update(keys)
     missing: dict[str, dict[str, dict[str, Any]]] = {style: {} for style in styles}
     for (style, item), k in zip(jobs, keys, strict=True):
         if k not in cache:

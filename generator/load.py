@@ -16,10 +16,11 @@ import contextlib
 import fnmatch
 import gc
 import logging
+import multiprocessing
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -366,6 +367,9 @@ class Bibliography:
     entries: dict[str, BibEntry] = field(default_factory=dict)
     text: str = ""
     strings: dict[str, str] = field(default_factory=dict)
+    # The entries' CSL items (csl.csl_item), worked out in the second process that parses a large file,
+    # beside the records read here; model.py takes them from here and works out any that are missing.
+    csl: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_bibliography(path: Path, display: str) -> tuple[Bibliography, list[Diagnostic]]:
@@ -730,11 +734,15 @@ def _yaml_files(directory: Path) -> list[tuple[Path, bool]]:
     return [(directory / name, link) for name, link in sorted(found)]
 
 
-def load_project(root: Path, records: bool = True) -> Loaded:
+def load_project(root: Path, records: bool = True,
+                 csl: Callable[[BibEntry], dict[str, Any]] | None = None) -> Loaded:
     """Every input file of the project; with records=False, all but the study records and screening logs
-    (what `evidence new`, `fmt` and `schema` need: the codebook, the bibliography, the meta files)."""
+    (what `evidence new`, `fmt` and `schema` need: the codebook, the bibliography, the meta files).
+    With `csl` (a build, which models the base, passes csl.csl_item), the entries' CSL items are worked
+    out too where that costs nothing: beside the records, in the process that parses a large
+    bibliography (Bibliography.csl)."""
     with collector_paused():
-        return _load_project(root, records)
+        return _load_project(root, records, csl)
 
 
 # A bibliography this large is read in a second process while the records are read in this one:
@@ -742,9 +750,20 @@ def load_project(root: Path, records: bool = True) -> Loaded:
 PARALLEL_BIB_BYTES = 256 * 1024
 
 
-def _bibliography_worker(path: Path, display: str) -> tuple[Bibliography, list[Diagnostic]]:
-    """What the second process runs (a name of its own, so that a test can make it fail)."""
-    return load_bibliography(path, display)
+def _bibliography_worker(path: Path, display: str, items: Callable[[BibEntry], dict[str, Any]] | None = None,
+                         stop: Any = None) -> tuple[Bibliography, list[Diagnostic]]:
+    """What the second process runs (a name of its own, so that a test can make it fail): the parse, and
+    with `items` (a build, which models the base: csl.csl_item) the entries' CSL items, until the first
+    process has read the records and sets `stop`; the model works out the rest. At 10,000 entries the
+    parse and the items took about as long as the records, so neither process waits long for the other.
+    `evidence check` models nothing and asks for no items."""
+    bib, diags = load_bibliography(path, display)
+    if items is not None:
+        for key, entry in bib.entries.items():
+            if stop is not None and stop.value:
+                break
+            bib.csl[key] = items(entry)
+    return bib, diags
 
 
 def _read_bibliography_elsewhere(path: Path) -> bool:
@@ -778,13 +797,16 @@ def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
     return meta, diags, files
 
 
-def _load_project(root: Path, with_records: bool = True) -> Loaded:
+def _load_project(root: Path, with_records: bool = True,
+                  csl: Callable[[BibEntry], dict[str, Any]] | None = None) -> Loaded:
     diags: list[Diagnostic] = []
     bib_path = root / BIB_FILE
     bib_outside = _outside(root, bib_path, BIB_FILE) if bib_path.is_file() else None
     # read in a second process while the records are read here; if it fails, read here
-    elsewhere = (forked.Forked(_bibliography_worker, bib_path, BIB_FILE)
-                 if bib_outside is None and bib_path.is_file() and _read_bibliography_elsewhere(bib_path) else None)
+    elsewhere, stop = None, None
+    if bib_outside is None and bib_path.is_file() and _read_bibliography_elsewhere(bib_path):
+        stop = multiprocessing.get_context("fork").RawValue("b", 0) if csl else None
+        elsewhere = forked.Forked(_bibliography_worker, bib_path, BIB_FILE, csl, stop)
     records: dict[str, Document] = {}
     record_paths: dict[str, str] = {}
     codebook: dict[str, Document] = {}
@@ -827,6 +849,8 @@ def _load_project(root: Path, with_records: bool = True) -> Loaded:
         diags.append(bib_outside)
     elif elsewhere is not None:
         files += 1
+        if stop is not None:
+            stop.value = 1  # the records are read: the CSL items still to do are the model's
         bib, found = elsewhere.result() or load_bibliography(bib_path, BIB_FILE)
         diags.extend(found)
     elif bib_path.is_file():

@@ -293,7 +293,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
                         for x in data.get(spec.SOURCES) or [])
         unconfirmed = qualified_fields(entry.fields, "unconfirmed")
         doubtful = qualified_fields(entry.fields, "doubtful")
-        csl = csl_item(entry)
+        csl = bib.csl.get(key) or csl_item(entry)  # worked out while the records were read (load.py)
         # the names as csl_item parsed them (a second parse cost a second at 10,000 studies)
         names = csl["author"] if entry.fields.get("author") else csl["editor"] if entry.fields.get("editor") else []
         year = re.search(r"\d{4}", entry.fields.get("year", ""))

@@ -75,6 +75,9 @@ from . import forked
 log = logging.getLogger("mkdocs.plugins.atlas-cache")
 
 CACHE_DIR = Path("build/cache/pages")
+# Set by `evidence build` (build._Premade, which holds the same name): a folder of the site's folders, made
+# while the generator ran, to move into the site directory once MkDocs has emptied it.
+PREMADE_DIRS = "ATLAS_PREMADE_DIRS"
 FORMAT = "1"  # bump when what the manifest holds, or how a key is made, changes
 PACKAGES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2", "pygments", "markupsafe",
             "minify-html")
@@ -487,6 +490,13 @@ def _install(plugin: CachePlugin) -> None:
 
     mkdocs_build._populate_page = populate
     mkdocs_build._build_page = build_page
+    premade = os.environ.get(PREMADE_DIRS)
+    if not plugin.serving and premade:
+        def clean_and_adopt(directory: str) -> None:
+            _ORIGINAL["clean_directory"](directory)
+            _adopt(Path(premade), Path(directory))
+
+        mkdocs_utils.clean_directory = clean_and_adopt
     if plugin.serving:
         def keep_directory(directory: str) -> None:  # noqa: ARG001 - replaces utils.clean_directory
             return None
@@ -499,6 +509,20 @@ def _install(plugin: CachePlugin) -> None:
 
         mkdocs_utils.clean_directory = keep_directory
         Files.copy_static_files = copy_newer  # type: ignore[method-assign, assignment]
+
+
+def _adopt(premade: Path, site: Path) -> None:
+    """Move the folders `evidence build` made beforehand (build._Premade) into the emptied site directory.
+
+    Only into an empty site, and only what is there: whatever cannot be moved is made by MkDocs as
+    usual, and build.py removes the folders no page used."""
+    try:
+        if any(site.iterdir()):
+            return
+        for name in sorted(os.listdir(premade)):
+            os.rename(premade / name, site / name)
+    except OSError:
+        return
 
 
 def _uninstall() -> None:

@@ -81,21 +81,113 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     # the replaced site waits whole in build/trash (generator/build.py::_swap), deleted by the next build
     trashed = [p / "site" for p in (root / "build/trash").iterdir()]
     assert len(trashed) == 1 and tree_digest(trashed[0]) == first
-    counts = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
+    counts = re.search(r"\((\d+) pages reused, (\d+) rendered[;)]", err)
     assert counts is not None, err
     reused, rendered = map(int, counts.groups())
     assert rendered <= 5 and reused > 100, err
     # every page goes through the cache, the pages of the navigation (the 1 MB studies index at 10,000) too
     assert reused + rendered == sum(1 for _ in (root / "build/docs").rglob("*.md")), err
     assert "A changed summary." in (root / "site/studies/bovaird2007/index.html").read_text(encoding="utf-8")
+    # the search index: Pagefind wrote the fragments of the pages rendered again, the others were linked in
+    search = re.search(r"([\d,]+) of ([\d,]+) search fragments reused", err)
+    assert search is not None, err
+    linked, indexed = (int(n.replace(",", "")) for n in search.groups())
+    assert indexed > 100 and indexed - rendered <= linked < indexed, err
     incremental = tree_digest(root / "site")
     shutil.rmtree(root / "build/cache/pages")
     shutil.rmtree(root / "build/cache/md")  # the study pages' render cache too: a full build renders every page
+    shutil.rmtree(root / "build/cache/search")  # and the search fragments: Pagefind writes every one
     code, out, err = run("--root", str(root), "build")
     assert code == 0 and "pages reused" not in re.sub(r"\b0 (study )?pages reused", "", err)
+    assert f"0 of {indexed:,} search fragments reused" in err, err
     assert tree_digest(root / "site") == incremental
     assert [p.name for p in (root / "build/trash").iterdir()] != [trashed[0].parent.name], "deleted by this build"
     assert len(list((root / "build/trash").iterdir())) == 1
+
+
+def test_the_citation_cache_keeps_one_builds_references_and_is_rewritten_only_when_they_change(
+        tmp_path: Path) -> None:
+    """build/cache/citations.json holds each study's formatted references (three styles) and nothing else;
+    a generation that formats nothing new and needs every entry leaves the file as it is."""
+    import json
+
+    from generator.build import CACHE, generate
+    from generator.csl import STYLES
+
+    root = copy_project(tmp_path / "p")
+    assert generate(root, quiet=True)[0]
+    cache = root / CACHE
+    first = json.loads(cache.read_text(encoding="utf-8"))
+    studies = len(list((root / "evidence/studies").glob("*.yaml")))
+    assert len(first) == len(STYLES) * studies
+    stamp = cache.stat().st_mtime_ns
+    assert generate(root, quiet=True)[0]
+    assert cache.stat().st_mtime_ns == stamp, "nothing changed: not rewritten"
+    bib = root / "references.bib"
+    text = bib.read_text(encoding="utf-8")
+    old = "Beyond engagement and participation"
+    bib.write_text(text.replace(old, old + ", retitled"), encoding="utf-8")
+    assert generate(root, quiet=True)[0]
+    second = json.loads(cache.read_text(encoding="utf-8"))
+    assert len(second) == len(first), "the old references of the retitled study are dropped"
+    assert len(second.keys() - first.keys()) == len(STYLES)
+    assert sum("retitled" in v.lower() for v in second.values()) == len(STYLES)  # Chicago: "Retitled"
+
+
+def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build._Premade makes the last site's folders while the generator runs, and the atlas-cache plugin
+    moves them into the emptied site directory (site_cache._adopt); a folder no page uses any more (here:
+    planted in the last site) is removed, so the site has the folders of a build without any."""
+    import os
+
+    from mkdocs import utils as mkdocs_utils
+
+    from generator import build as build_module
+    from generator import site_cache
+    from generator.build import _Premade
+    from generator.site_cache import _adopt
+
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    folders = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_dir())
+    files = tree_digest(site)
+    # the unit: the tree is made again, pagefind/ (not MkDocs') left out; moved in; unused folders pruned
+    (tmp_path / "made").mkdir()
+    premade = _Premade(site, tmp_path / "made")
+    assert premade.wait()
+    made = sorted(p.relative_to(tmp_path / "made").as_posix() for p in (tmp_path / "made").rglob("*"))
+    assert made == [f for f in folders if f != "pagefind" and not f.startswith("pagefind/")]
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "left-by-mkdocs").write_text("x", encoding="utf-8")
+    _adopt(tmp_path / "made", staging)
+    assert not (staging / "studies").exists(), "only into an empty site directory"
+    (staging / "left-by-mkdocs").unlink()
+    # in a build, MkDocs' own emptying of the site directory moves them in (the plugin's hook)
+    monkeypatch.setenv(build_module.PREMADE_DIRS, str(tmp_path / "made"))
+    assert build_module.PREMADE_DIRS == site_cache.PREMADE_DIRS
+    plugin = site_cache.CachePlugin()
+    site_cache._install(plugin)
+    try:
+        mkdocs_utils.clean_directory(str(staging))
+    finally:
+        site_cache._uninstall()
+    assert mkdocs_utils.clean_directory is site_cache._ORIGINAL["clean_directory"]
+    (staging / "studies/bovaird2007/index.html").write_text("page", encoding="utf-8")
+    premade.prune(staging)
+    assert sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")) == [
+        "studies", "studies/bovaird2007", "studies/bovaird2007/index.html"]
+    premade.discard()
+    assert not (tmp_path / "made").exists()
+    # the build: folders planted in the last site are made, then removed; the site equals the last one
+    for planted in ("studies/a-study-deleted-since", "old/deeper/still"):
+        (site / planted).mkdir(parents=True)
+    code, out, err = run("--root", str(root), "build")
+    assert code == 0, out + err
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_dir()) == folders
+    assert tree_digest(site) == files
+    assert not [name for name in os.listdir(root) if name.startswith(".site")], "no folder is left behind"
 
 
 def test_a_title_edit_rebuilds_the_pages_that_show_it_not_every_page(tmp_path: Path) -> None:
@@ -111,7 +203,7 @@ def test_a_title_edit_rebuilds_the_pages_that_show_it_not_every_page(tmp_path: P
     bib.write_text(text.replace(old, "Beyond engagement and participation, retitled"), encoding="utf-8")
     code, out, err = run("--root", str(root), "build")
     assert code == 0, out + err
-    counts = re.search(r"\((\d+) pages reused, (\d+) rendered\)", err)
+    counts = re.search(r"\((\d+) pages reused, (\d+) rendered[;)]", err)
     assert counts is not None, err
     reused, rendered = map(int, counts.groups())
     assert 0 < rendered < reused / 4, err

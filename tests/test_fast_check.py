@@ -120,10 +120,42 @@ def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path
     _same(here, elsewhere)
 
 
+def test_a_build_gets_the_csl_items_from_the_second_process_and_a_check_does_not_ask(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The items are the ones csl_item makes here, and a model built with them equals one built without."""
+    import multiprocessing
+
+    from generator.csl import csl_item
+    from generator.model import build_model
+
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
+    plain = load.load_project(ROOT)
+    assert plain.bib.csl == {}, "evidence check models nothing: no items are made"
+    expected = {key: csl_item(entry) for key, entry in plain.bib.entries.items()}
+    assert len(expected) > 100
+    # the second process makes items until the records are read: some, all or none of them, each exact
+    loaded = load.load_project(ROOT, csl=csl_item)
+    assert all(expected[key] == item for key, item in loaded.bib.csl.items())
+    flag = multiprocessing.get_context("fork").RawValue("b", 0)
+    bib, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
+    assert bib.csl == expected, "never stopped: every item"
+    flag.value = 1
+    bib, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
+    assert bib.csl == {}, "stopped before the first"
+
+    def model(project: load.Loaded) -> dict[str, Any]:
+        result = check(project)
+        built = build_model(result.records, result.codebook, project.bib, project.record_paths, result.corrected,
+                            result.screening)
+        return {key: study.csl for key, study in built.studies.items()}
+
+    assert model(loaded) == model(plain)
+
+
 def test_if_the_second_process_dies_the_bibliography_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
     here = load.load_project(ROOT)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
-    monkeypatch.setattr(load, "_bibliography_worker", lambda _path, _display: os._exit(3))
+    monkeypatch.setattr(load, "_bibliography_worker", lambda *_: os._exit(3))
     _same(here, load.load_project(ROOT))
 
 

@@ -42,6 +42,7 @@ ALLOWED = {
     ("screening.py", "note"): "a screening log candidate's key",
     ("screening.py", "reason"): "a screening log candidate's key",
     ("site_cache.py", "url"): "the attribute of a MkDocs navigation item",
+    ("search_cache.py", "url"): "the page address in a Pagefind fragment",
 }
 
 

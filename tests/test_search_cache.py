@@ -1,0 +1,198 @@
+"""The search index's fragments reused between builds (generator/search_cache.py, build._index).
+
+Each test indexes a small site of hand-written pages with the real Pagefind, as `evidence build` does,
+and compares the index a reuse produced with the index of a fresh run over the same pages: the two
+must be byte-identical, whatever the cache held."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from generator import search_cache
+from generator.build import _index
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><nav>Site menu</nav><main data-pagefind-body><h1 id="top">{title}</h1><p>{text}</p></main></body></html>
+"""
+
+
+def write_site(site: Path, pages: dict[str, tuple[str, str]]) -> None:
+    for rel, (title, text) in pages.items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PAGE.format(title=title, text=text), encoding="utf-8")
+
+
+def pages(n: int) -> dict[str, tuple[str, str]]:
+    out = {"index.html": ("Home", "The atlas of co-production studies.")}
+    for i in range(n):
+        out[f"studies/s{i:02d}/index.html"] = (f"Study {i}", f"Study number {i} finds barrier{i} under logic{i % 3}.")
+    return out
+
+
+def linked_copy(old: Path, new: Path) -> None:
+    """The next build's site as the page cache makes it: every page a hard link to the same stored file."""
+    for path in sorted(old.rglob("*.html")):
+        rel = path.relative_to(old)
+        if rel.parts[0] == "pagefind":
+            continue
+        (new / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, new / rel)
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def fresh_index(site: Path, tmp: Path) -> str:
+    """The index of a build with no cache, over a copy of the same pages."""
+    fresh = Path(tempfile.mkdtemp(prefix="fresh-", dir=tmp))
+    copy = fresh / "site"
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns("pagefind"))
+    status, note = _index(copy, [], fresh / "cache")
+    assert status == 0 and note.startswith("0 of "), note
+    return digest(copy / "pagefind")
+
+
+def test_unchanged_pages_get_their_fragments_back_and_the_index_equals_a_fresh_one(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(12))
+    status, note = _index(first, [], cache)
+    assert (status, note) == (0, "0 of 13 search fragments reused")
+    manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["pages"]) == sorted(pages(12))
+    assert sorted(os.listdir(cache / "fragment")) == sorted(manifest["fragments"])
+    assert sorted(os.listdir(cache / "fragment")) == sorted(os.listdir(first / "pagefind/fragment"))
+
+    # the next build: two pages rendered again (new files; one with new text), one page gone, one new
+    second = tmp_path / "site2"
+    linked_copy(first, second)
+    changed = pages(13)
+    changed["studies/s03/index.html"] = ("Study 3", "Study number 3 now reports a different barrier.")
+    for rel in ("studies/s03/index.html", "studies/s05/index.html", "studies/s12/index.html"):
+        (second / rel).unlink(missing_ok=True)
+    write_site(second, {rel: changed[rel] for rel in ("studies/s03/index.html", "studies/s05/index.html",
+                                                     "studies/s12/index.html")})
+    shutil.rmtree(second / "studies/s07")
+    log: list[str] = []
+    status, note = _index(second, log, cache)
+    # s05 was written again with the same text: a new file, so its fragment is written again (same name)
+    assert (status, note) == (0, "10 of 13 search fragments reused"), log
+    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    # the cache now holds exactly this build's fragments; the replaced page's old fragment is gone from it
+    manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
+    assert "studies/s07/index.html" not in manifest["pages"]
+    assert sorted(os.listdir(cache / "fragment")) == sorted(os.listdir(second / "pagefind/fragment"))
+    # the first site's index is untouched: fragments are shared as links, never written through
+    assert digest(first / "pagefind") == fresh_index(first, tmp_path)
+
+
+def test_a_fragment_changed_in_place_is_not_reused(tmp_path: Path) -> None:
+    """The cache's files are links shared with the last site: one altered through the site is left out."""
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(5))
+    assert _index(first, [], cache)[0] == 0
+    manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
+    name = manifest["pages"]["studies/s02/index.html"][0]
+    with (first / "pagefind/fragment" / name).open("ab") as f:  # the same inode as the cache's file
+        f.write(b"damage")
+    second = tmp_path / "site2"
+    linked_copy(first, second)
+    status, note = _index(second, [], cache)
+    assert (status, note) == (0, "5 of 6 search fragments reused")
+    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["manifest", "identity", "fragment gone"])
+def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path, damage: str) -> None:
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(4))
+    assert _index(first, [], cache)[0] == 0
+    manifest = cache / "manifest.json"
+    if damage == "manifest":
+        manifest.write_text("{not json", encoding="utf-8")
+    elif damage == "identity":  # another Pagefind version made these fragments
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["identity"] = data["identity"].replace("pagefind_bin=", "pagefind_bin=0.")
+        manifest.write_text(json.dumps(data), encoding="utf-8")
+    else:
+        for path in (cache / "fragment").iterdir():
+            path.unlink()
+    second = tmp_path / "site2"
+    linked_copy(first, second)
+    status, note = _index(second, [], cache)
+    assert (status, note) == (0, "0 of 5 search fragments reused")
+    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert sorted(os.listdir(cache / "fragment")) == sorted(os.listdir(second / "pagefind/fragment"))
+
+
+def test_an_index_that_cannot_be_checked_is_made_again_from_nothing(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the new index's page list cannot be read (another Pagefind format), nothing linked is kept."""
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(4))
+    assert _index(first, [], cache)[0] == 0
+    second = tmp_path / "site2"
+    linked_copy(first, second)
+    calls: list[bool] = []
+    real = search_cache.FragmentReuse._indexed_fragments
+
+    def unreadable_once(self: search_cache.FragmentReuse) -> set[str] | None:
+        calls.append(bool(self.linked))
+        return None if len(calls) == 1 else real(self)
+
+    monkeypatch.setattr(search_cache.FragmentReuse, "_indexed_fragments", unreadable_once)
+    log: list[str] = []
+    status, note = _index(second, log, cache)
+    assert (status, note) == (0, "")
+    assert calls == [True, False], "the second run links nothing"
+    assert "indexing the site again from nothing" in "".join(log)
+    monkeypatch.undo()
+    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["pages"]) == sorted(pages(4))  # recorded again, for the next build
+
+
+def test_a_linked_fragment_the_index_does_not_name_is_removed(tmp_path: Path) -> None:
+    """A fragment in place that Pagefind does not list (here: planted under a page's entry) leaves the folder."""
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(3))
+    assert _index(first, [], cache)[0] == 0
+    manifest_path = cache / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    planted = "en_0000000.pf_fragment"
+    os.link(cache / "fragment" / manifest["pages"]["index.html"][0], cache / "fragment" / planted)
+    manifest["fragments"][planted] = manifest["fragments"].pop(manifest["pages"]["index.html"][0])
+    manifest["fragments"][planted][1] = os.stat(cache / "fragment" / planted).st_ino
+    manifest["pages"]["index.html"][0] = planted
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    second = tmp_path / "site2"
+    linked_copy(first, second)
+    status, note = _index(second, [], cache)
+    assert (status, note) == (0, "3 of 4 search fragments reused")
+    assert planted not in os.listdir(second / "pagefind/fragment")
+    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+
+
+def test_page_files_of_addresses() -> None:
+    assert search_cache._page_file("/") == "index.html"
+    assert search_cache._page_file("/studies/a/") == "studies/a/index.html"
+    assert search_cache._page_file("/search.html") == "search.html"
+    assert search_cache._page_file("studies/a/") is None
+    assert search_cache._page_file("/a/../b/") is None
