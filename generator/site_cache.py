@@ -402,7 +402,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         return os.path.join(self._store, key + ".html")
 
     def _html(self, key: str) -> Path:
-        return self.root / CACHE_DIR / f"{key}.html"
+        return Path(self._stored(key))
 
     def _manifest_path(self) -> Path:
         return self.root / CACHE_DIR / f"manifest-{self.config_digest[:16]}.json"
@@ -482,11 +482,9 @@ def _place(source: Path | str, dest: Path | str) -> None:
     try:
         os.link(src, dst)
         return
-    except FileExistsError:
-        os.unlink(dst)
     except FileNotFoundError:
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-    except OSError:  # no hard links here
+    except OSError:  # the name is taken (removed below), or no hard links here
         pass
     with contextlib.suppress(FileNotFoundError):
         os.unlink(dst)

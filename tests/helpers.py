@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import shutil
 from pathlib import Path
@@ -60,3 +61,10 @@ def run(*args: str) -> tuple[int, str, str]:
         except SystemExit as exc:  # argparse usage errors
             code = int(exc.code or 0)
     return code, out.getvalue(), err.getvalue()
+
+
+def tree_digest(site: Path) -> dict[str, str]:
+    """Every file under `site` by its relative path, with the SHA-256 of its bytes: two trees are byte-identical
+    when their digests are equal."""
+    return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(site.rglob("*")) if p.is_file()}

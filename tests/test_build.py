@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -10,13 +9,8 @@ from pathlib import Path
 import pytest
 
 from .conftest import build_site, copy_project
-from .helpers import ROOT, run
+from .helpers import ROOT, run, tree_digest
 from .html_doc import Doc
-
-
-def tree_digest(site: Path) -> dict[str, str]:
-    return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(site.rglob("*")) if p.is_file()}
 
 
 def test_every_record_and_term_has_a_page(built_site: Path) -> None:

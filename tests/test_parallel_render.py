@@ -21,7 +21,7 @@ from generator import forked, site_cache
 from generator.build import generate
 
 from .conftest import copy_project
-from .test_build import tree_digest
+from .helpers import tree_digest
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ must be byte-identical, whatever the cache held."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ import pytest
 
 from generator import search_cache
 from generator.build import _index
+
+from .helpers import tree_digest
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
 <body><nav>Site menu</nav><main data-pagefind-body><h1 id="top">{title}</h1><p>{text}</p></main></body></html>
@@ -47,22 +48,14 @@ def linked_copy(old: Path, new: Path) -> None:
         os.link(path, new / rel)
 
 
-def digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(folder).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
-
-
-def fresh_index(site: Path, tmp: Path) -> str:
+def fresh_index(site: Path, tmp: Path) -> dict[str, str]:
     """The index of a build with no cache, over a copy of the same pages."""
     fresh = Path(tempfile.mkdtemp(prefix="fresh-", dir=tmp))
     copy = fresh / "site"
     shutil.copytree(site, copy, ignore=shutil.ignore_patterns("pagefind"))
     status, note = _index(copy, [], fresh / "cache")
     assert status == 0 and note.startswith("0 of "), note
-    return digest(copy / "pagefind")
+    return tree_digest(copy / "pagefind")
 
 
 def test_unchanged_pages_get_their_fragments_back_and_the_index_equals_a_fresh_one(tmp_path: Path) -> None:
@@ -90,13 +83,13 @@ def test_unchanged_pages_get_their_fragments_back_and_the_index_equals_a_fresh_o
     status, note = _index(second, log, cache)
     # s05 was written again with the same text: a new file, so its fragment is written again (same name)
     assert (status, note) == (0, "10 of 13 search fragments reused"), log
-    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
     # the cache now holds exactly this build's fragments; the replaced page's old fragment is gone from it
     manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
     assert "studies/s07/index.html" not in manifest["pages"]
     assert sorted(os.listdir(cache / "fragment")) == sorted(os.listdir(second / "pagefind/fragment"))
     # the first site's index is untouched: fragments are shared as links, never written through
-    assert digest(first / "pagefind") == fresh_index(first, tmp_path)
+    assert tree_digest(first / "pagefind") == fresh_index(first, tmp_path)
 
 
 def test_a_fragment_changed_in_place_is_not_reused(tmp_path: Path) -> None:
@@ -113,7 +106,7 @@ def test_a_fragment_changed_in_place_is_not_reused(tmp_path: Path) -> None:
     linked_copy(first, second)
     status, note = _index(second, [], cache)
     assert (status, note) == (0, "5 of 6 search fragments reused")
-    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["manifest", "identity", "fragment gone"])
@@ -136,7 +129,7 @@ def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path, damage: str) -> N
     linked_copy(first, second)
     status, note = _index(second, [], cache)
     assert (status, note) == (0, "0 of 5 search fragments reused")
-    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
     assert sorted(os.listdir(cache / "fragment")) == sorted(os.listdir(second / "pagefind/fragment"))
 
 
@@ -163,7 +156,7 @@ def test_an_index_that_cannot_be_checked_is_made_again_from_nothing(tmp_path: Pa
     assert calls == [True, False], "the second run links nothing"
     assert "indexing the site again from nothing" in "".join(log)
     monkeypatch.undo()
-    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
     manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(manifest["pages"]) == sorted(pages(4))  # recorded again, for the next build
 
@@ -187,7 +180,7 @@ def test_a_linked_fragment_the_index_does_not_name_is_removed(tmp_path: Path) ->
     status, note = _index(second, [], cache)
     assert (status, note) == (0, "3 of 4 search fragments reused")
     assert planted not in os.listdir(second / "pagefind/fragment")
-    assert digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
 
 
 def test_page_files_of_addresses() -> None:
