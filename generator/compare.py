@@ -12,6 +12,7 @@ compared at study level only, and say so.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ class Cell(Listed):
     def claims(self) -> tuple[ClaimRef, ...]:
         return self.findings + self.arguments
 
-    @property
+    @functools.cached_property  # asked three times a cell (its count, its head, the list): made once
     def untied(self) -> tuple[str, ...]:
         """Studies co-coded with both terms at record level whose claims never tie them."""
         tied = set(self.studies)

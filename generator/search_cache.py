@@ -8,6 +8,12 @@ by a hash of its content and does not write a hashed file that is already there 
 `pagefind/src/output/mod.rs`: "immutable" files). So a fragment from the last build can be put in
 place before Pagefind runs, and Pagefind then writes only the fragments of the pages that changed.
 
+The index's word chunks (`pagefind/index/*.pf_index`, named by a hash of their content as well) are
+kept the same way: every chunk of the last build is linked in before Pagefind runs, Pagefind writes only
+the chunks whose content is new (after a one-record change at 10,000 studies, 29 of 57; their absence
+cost Pagefind about a second), and afterwards a linked chunk the new page list (`pf_meta`) does not name
+is removed, and the chunk folder must hold exactly the chunks it names.
+
 A fragment is made from one page's HTML (its address, text, title, anchors), the Pagefind version and
 its options. This module keeps, in build/cache/search/, the fragments of the last build (hard links,
 so they cost no copy) and a manifest of which page each came from, with that page's HTML file as it
@@ -45,6 +51,7 @@ FORMAT = 1  # what the manifest holds; a change makes every fragment new once
 OUTPUT = "pagefind"  # the index's folder in the site (`--output-subdir`)
 PREFIX = b"pagefind_dcd"  # begins every decompressed Pagefind file
 SUFFIX = ".pf_fragment"
+CHUNK_SUFFIX = ".pf_index"
 _URL = re.compile(rb'\{"url":("(?:[^"\\]|\\.)*")[,}]')  # a fragment's first field
 
 Stamp = list[int]  # device, inode, size, modification time (ns) of a page's HTML file
@@ -85,7 +92,9 @@ class FragmentReuse:
         self.site = site
         self.identity = identity(options)
         self.fragments = site / OUTPUT / "fragment"
+        self.chunks = site / OUTPUT / "index"
         self.linked: dict[str, str] = {}  # fragment file name -> page file it was linked for
+        self.linked_chunks: dict[str, Stamp] = {}  # index chunk file name -> its stamp in the cache
         self.reused = 0
         self.indexed = 0
         self._known: dict[str, list[Any]] = {}  # linked fragment -> its manifest entry and file stamp
@@ -97,10 +106,12 @@ class FragmentReuse:
             if manifest.get("identity") != self.identity:
                 manifest = {}
             pages, stamps = manifest.get("pages", {}), manifest.get("fragments", {})
-            if not (isinstance(pages, dict) and isinstance(stamps, dict)):
-                pages, stamps = {}, {}
+            chunks = manifest.get("chunks", {})
+            if not (isinstance(pages, dict) and isinstance(stamps, dict) and isinstance(chunks, dict)):
+                pages, stamps, chunks = {}, {}, {}
         except (OSError, ValueError, AttributeError):
-            pages, stamps = {}, {}
+            pages, stamps, chunks = {}, {}, {}
+        self._link_chunks(chunks)
         stored, target = str(self.cache / "fragment"), str(self.fragments)
         made = False
         for rel, entry in sorted(pages.items()):
@@ -124,6 +135,24 @@ class FragmentReuse:
             self._known[name] = [entry, stamps[name]]
         return len(self.linked)
 
+    def _link_chunks(self, chunks: dict[str, Any]) -> None:
+        """Link every index chunk of the last build into the site's index folder (Pagefind skips those whose
+        content it would write again; `finish` removes the others)."""
+        stored, target = str(self.cache / "index"), str(self.chunks)
+        for name, stamp in sorted(chunks.items()):
+            if not name.endswith(CHUNK_SUFFIX) or "/" in name or os.sep in name:
+                continue
+            source = os.path.join(stored, name)
+            if _stamp(source) != stamp:  # gone, or changed in place through the site's link: not trusted
+                continue
+            if not self.linked_chunks:
+                self.chunks.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, os.path.join(target, name))
+            except OSError:
+                continue
+            self.linked_chunks[name] = stamp
+
     def finish(self) -> bool:
         """After a successful run: drop linked fragments the index does not name, check that the folder holds
         exactly the fragments it names, and store this build's fragments for the next. False when the
@@ -140,6 +169,18 @@ class FragmentReuse:
             return False
         if present != names:
             return False
+        chunk_names = self._indexed_chunks()
+        if chunk_names is None:
+            return False
+        for name in self.linked_chunks.keys() - chunk_names:
+            with contextlib.suppress(OSError):
+                (self.chunks / name).unlink()
+        try:
+            present = set(os.listdir(self.chunks)) if chunk_names or self.chunks.exists() else set()
+        except OSError:
+            return False
+        if present != chunk_names:
+            return False
         self.reused = len(names & self.linked.keys())
         self.indexed = len(names)
         pages: dict[str, list[Any]] = {}
@@ -152,7 +193,7 @@ class FragmentReuse:
             stamp = _stamp(os.path.join(self.site, rel)) if rel is not None else None
             if rel is not None and stamp is not None and rel not in pages:
                 pages[rel] = [name, stamp]
-        self._store(pages, stamps)
+        self._store(pages, stamps, chunk_names)
         return True
 
     def _indexed_fragments(self) -> set[str] | None:
@@ -170,6 +211,27 @@ class FragmentReuse:
                     if not (isinstance(page, list) and page and isinstance(page[0], str)) or "/" in page[0]:
                         return None
                     names.add(page[0] + SUFFIX)
+            return names
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError,
+                cbor2.CBORDecodeError):
+            return None
+
+    def _indexed_chunks(self) -> set[str] | None:
+        """The word chunk files the new index names (MetaIndex.index_chunks: [from, to, hash] per chunk, for
+        every language), or None if unreadable."""
+        out = self.site / OUTPUT
+        try:
+            entry = json.loads((out / "pagefind-entry.json").read_text(encoding="utf-8"))
+            names: set[str] = set()
+            for language in entry["languages"].values():
+                data = gzip.decompress((out / f"pagefind.{language['hash']}.pf_meta").read_bytes())
+                if not data.startswith(PREFIX):
+                    return None
+                for chunk in cbor2.loads(data[len(PREFIX):])[2]:
+                    if not (isinstance(chunk, list) and len(chunk) == 3 and isinstance(chunk[2], str)) \
+                            or "/" in chunk[2]:
+                        return None
+                    names.add(chunk[2] + CHUNK_SUFFIX)
             return names
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError,
                 cbor2.CBORDecodeError):
@@ -195,7 +257,7 @@ class FragmentReuse:
             return None
         return _page_file(url) if isinstance(url, str) else None
 
-    def _store(self, pages: dict[str, list[Any]], stamps: dict[str, Stamp]) -> None:
+    def _store(self, pages: dict[str, list[Any]], stamps: dict[str, Stamp], chunk_names: set[str]) -> None:
         """Keep this build's fragments (hard links) and manifest for the next build; any failure keeps nothing.
 
         `stamps` holds the fragments that were linked in from the cache (their files are the cache's);
@@ -222,11 +284,37 @@ class FragmentReuse:
                 stamps[name] = stamp
             for name in there - wanted:
                 os.unlink(os.path.join(target, name))
+            chunks = self._store_chunks(chunk_names)
             tmp = manifest.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"identity": self.identity, "pages": pages,
+            tmp.write_text(json.dumps({"identity": self.identity, "pages": pages, "chunks": chunks,
                                        "fragments": {name: stamps[name] for name in wanted}}, sort_keys=True),
                            encoding="utf-8")
             tmp.replace(manifest)
         except OSError:
             with contextlib.suppress(OSError):
                 manifest.unlink()
+
+    def _store_chunks(self, names: set[str]) -> dict[str, Stamp]:
+        """Keep this build's index chunks (hard links) in the cache, and return their stamps; raises OSError."""
+        stored = self.cache / "index"
+        stored.mkdir(parents=True, exist_ok=True)
+        there = set(os.listdir(stored))
+        source, target = str(self.chunks), str(stored)
+        out: dict[str, Stamp] = {}
+        for name in sorted(names):
+            path = os.path.join(target, name)
+            if self.linked_chunks.get(name) is not None and name in there:  # linked in from here: the same file
+                out[name] = self.linked_chunks[name]
+                continue
+            if name in there:  # the same name, not linked in this build: replaced
+                os.link(os.path.join(source, name), path + ".tmp")
+                os.replace(path + ".tmp", path)
+            else:
+                os.link(os.path.join(source, name), path)
+            stamp = _stamp(path)
+            if stamp is None:
+                raise OSError(path)
+            out[name] = stamp
+        for name in there - names:
+            os.unlink(os.path.join(target, name))
+        return out

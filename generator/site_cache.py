@@ -424,15 +424,19 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         manifests = sorted(store.glob("manifest-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in manifests[KEEP_MANIFESTS:]:
             old.unlink()
-        wanted: set[str] = set()
+        # the pages this manifest names, from memory (reading it back cost 0.2 s at 10,000 studies), and those
+        # of the other manifests kept (another configuration's: `evidence serve`'s), read from their files
+        wanted = {f"{e['key']}.html" for e in manifest.values()}
         for kept in manifests[:KEEP_MANIFESTS]:
+            if kept == path:
+                continue
             try:
                 wanted.update(f"{e['key']}.html" for e in json.loads(kept.read_text(encoding="utf-8")).values())
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-        for html in store.glob("*.html"):
-            if html.name not in wanted:
-                html.unlink()
+        for name in os.listdir(store):  # not pathlib's glob: 11,000 names at 10,000 studies
+            if name.endswith(".html") and name not in wanted:
+                os.unlink(os.path.join(store, name))
 
 
 class _Held(logging.Handler):

@@ -183,6 +183,43 @@ def test_a_linked_fragment_the_index_does_not_name_is_removed(tmp_path: Path) ->
     assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
 
 
+def test_index_chunks_of_the_last_build_are_reused_and_a_stale_one_is_removed(tmp_path: Path) -> None:
+    """Word chunks (pagefind/index/*.pf_index) come back as links when their content is unchanged; a chunk
+    the new index does not name leaves the folder, and the index equals a fresh one."""
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(12))
+    assert _index(first, [], cache)[0] == 0
+    manifest_path = cache / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    chunks = sorted(os.listdir(first / "pagefind/index"))
+    assert chunks and sorted(manifest["chunks"]) == chunks == sorted(os.listdir(cache / "index"))
+    # a stale chunk in the cache, as after a build whose words have since changed
+    planted = "en_0000000.pf_index"
+    shutil.copyfile(cache / "index" / chunks[0], cache / "index" / planted)
+    stat = os.stat(cache / "index" / planted)
+    manifest["chunks"][planted] = [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+    second = tmp_path / "site2"  # the same pages: every chunk is the cache's own file, not written again
+    linked_copy(first, second)
+    stored = {name: os.stat(cache / "index" / name).st_ino for name in chunks}
+    log: list[str] = []
+    assert _index(second, log, cache) == (0, "13 of 13 search fragments reused"), log  # not indexed again
+    assert sorted(os.listdir(second / "pagefind/index")) == chunks
+    assert {name: os.stat(second / "pagefind/index" / name).st_ino for name in chunks} == stored
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
+    assert sorted(os.listdir(cache / "index")) == chunks, "the stale chunk leaves the cache too"
+
+    third = tmp_path / "site3"  # one page's words change: its chunks are written new, the index is a fresh one's
+    linked_copy(second, third)
+    (third / "studies/s04/index.html").unlink()
+    write_site(third, {"studies/s04/index.html": ("Study 4", "Study number 4 reports trust and volunteers.")})
+    assert _index(third, [], cache)[0] == 0
+    assert tree_digest(third / "pagefind") == fresh_index(third, tmp_path)
+    assert sorted(os.listdir(cache / "index")) == sorted(os.listdir(third / "pagefind/index"))
+
+
 def test_page_files_of_addresses() -> None:
     assert search_cache._page_file("/") == "index.html"
     assert search_cache._page_file("/studies/a/") == "studies/a/index.html"
