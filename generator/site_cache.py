@@ -79,7 +79,10 @@ CACHE_DIR = Path("build/cache/pages")
 # Set by `evidence build` (build._Premade, which holds the same name): a folder of the site's folders, made
 # while the generator ran, to move into the site directory once MkDocs has emptied it.
 PREMADE_DIRS = "ATLAS_PREMADE_DIRS"
-FORMAT = "1"  # bump when what the manifest holds, or how a key is made, changes
+# Written by `evidence build`'s generator step (build.SYNC_MANIFEST, the same path): each file of build/docs
+# with the SHA-1 of its bytes, its size and its modification time, as the generator wrote it.
+DOCS_MANIFEST = Path("build/cache/docs.json")
+FORMAT = "2"  # bump when what the manifest holds, or how a key is made, changes
 PACKAGES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2", "pygments", "markupsafe",
             "minify-html")
 KEEP_MANIFESTS = 3  # `evidence build` and `evidence serve` have different configs (site_url): keep both
@@ -115,6 +118,20 @@ def _setting(value: Any) -> str:
         source = inspect.getsource(module) if module else ""
         return f"{value.__module__}.{value.__qualname__}:{_digest(source)}"
     return str(value)
+
+
+def _read_docs_manifest(path: Path) -> dict[str, tuple[str, int, int]]:
+    """build/cache/docs.json as {src_uri: (sha1, size, mtime_ns)}; entries of any other form are left out, and
+    a missing or damaged file gives none (every page is then read and hashed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {src: (e[0], e[1], e[2]) for src, e in data.items()
+            if isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) and len(e[0]) == 40
+            and type(e[1]) is int and type(e[2]) is int}
 
 
 def _tree_digest(root: Path) -> str:
@@ -156,6 +173,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.config_digest = ""
         self.structure_digest = ""
         self.manifest: dict[str, dict[str, Any]] = {}  # src_uri -> {key, anchors, links}
+        self.docs: dict[str, tuple[str, int, int]] = {}  # src_uri -> the generator's SHA-1, size, mtime (ns)
         self.keys: dict[str, str] = {}  # src_uri -> key of this build
         self.reused: set[str] = set()
         self.deferred: dict[str, tuple[Files, bool]] = {}
@@ -191,6 +209,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.config_digest = _digest(FORMAT, config_text, settings, _versions(),
                                      _tree_digest(Path(custom)) if custom else "")
         self.manifest = self._read_manifest()
+        self.docs = _read_docs_manifest(self.root / DOCS_MANIFEST)
         self.keys, self.reused, self.rendered, self.deferred = {}, set(), set(), {}
         self.titled = set()
         self._stop_share()
@@ -368,16 +387,26 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
 
     # --- under `mkdocs serve` ----------------------------------------------------------------
     def _key(self, src: str, path: str) -> str:
+        """A page's key: the configuration, the site's structure, its address and the SHA-1 of its Markdown.
+
+        The SHA-1 is the generator's, from build/cache/docs.json, for a file whose size and modification
+        time are those the generator recorded when it wrote it (the generator trusts the same stamp to
+        leave a file unwritten); any other file is read and hashed here. Reading and hashing every page
+        cost a one-record rebuild about 0.4 s of MkDocs' 2.6 s at 10,000 studies."""
         if not self.serving:
+            st = os.stat(path)
+            known = self.docs.get(src)
+            if known is not None and known[1] == st.st_size and known[2] == st.st_mtime_ns:
+                return _digest(self.config_digest, self.structure_digest, src, known[0])
             with open(path, "rb") as f:  # not pathlib: 11,000 pages at 10,000 studies
-                return _digest(self.config_digest, self.structure_digest, src, f.read())
+                return _digest(self.config_digest, self.structure_digest, src, hashlib.sha1(f.read()).hexdigest())
         st = os.stat(path)
         signature = (self.config_digest, self.structure_digest, st.st_mtime_ns, st.st_size)
-        known = self.stat_keys.get(src)
-        if known is not None and known[0] == signature:
-            return known[1]
+        known_key = self.stat_keys.get(src)
+        if known_key is not None and known_key[0] == signature:
+            return known_key[1]
         with open(path, "rb") as f:
-            key = _digest(self.config_digest, self.structure_digest, src, f.read())
+            key = _digest(self.config_digest, self.structure_digest, src, hashlib.sha1(f.read()).hexdigest())
         self.stat_keys[src] = (signature, key)
         return key
 

@@ -161,6 +161,7 @@ def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_r
     # in a build, MkDocs' own emptying of the site directory moves them in (the plugin's hook)
     monkeypatch.setenv(build_module.PREMADE_DIRS, str(tmp_path / "made"))
     assert build_module.PREMADE_DIRS == site_cache.PREMADE_DIRS
+    assert build_module.SYNC_MANIFEST == site_cache.DOCS_MANIFEST
     plugin = site_cache.CachePlugin()
     site_cache._install(plugin)
     try:
@@ -182,6 +183,38 @@ def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_r
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_dir()) == folders
     assert tree_digest(site) == files
     assert not [name for name in os.listdir(root) if name.startswith(".site")], "no folder is left behind"
+
+
+def test_a_page_key_takes_the_generators_hash_only_for_the_file_it_wrote(tmp_path: Path) -> None:
+    """atlas-cache keys a page by the SHA-1 the generator recorded in build/cache/docs.json when the file's
+    size and modification time are the recorded ones (no read), and reads and hashes any other file."""
+    import hashlib
+    import json
+    import os
+
+    from generator import site_cache
+
+    page = tmp_path / "build/docs/studies/a.md"
+    page.parent.mkdir(parents=True)
+    page.write_bytes(b"# A\n")
+    st = page.stat()
+    plugin = site_cache.CachePlugin()
+    plugin.config_digest, plugin.structure_digest = "c", "s"
+
+    def key_with(entry: list[object] | None) -> str:
+        manifest = tmp_path / "docs.json"
+        manifest.write_text(json.dumps({} if entry is None else {"studies/a.md": entry}), encoding="utf-8")
+        plugin.docs = site_cache._read_docs_manifest(manifest)
+        return plugin._key("studies/a.md", str(page))
+
+    read = site_cache._digest("c", "s", "studies/a.md", hashlib.sha1(b"# A\n").hexdigest())
+    assert key_with(None) == read
+    assert key_with([hashlib.sha1(b"# A\n").hexdigest(), st.st_size, st.st_mtime_ns]) == read
+    recorded = "0" * 40  # the stamp matches: the generator's hash is taken as it is, the file is not read
+    assert key_with([recorded, st.st_size, st.st_mtime_ns]) == site_cache._digest("c", "s", "studies/a.md", recorded)
+    os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # touched since the generator wrote it: read again
+    assert key_with([recorded, st.st_size, st.st_mtime_ns]) == read
+    assert key_with(["not a hash", st.st_size, st.st_mtime_ns + 1]) == read
 
 
 def test_a_title_edit_rebuilds_the_pages_that_show_it_not_every_page(tmp_path: Path) -> None:
