@@ -18,9 +18,10 @@ Folders are emptied for a step by moving them aside (into the run's temporary fo
 run ends), never by deleting them just before the timed step. On this machine's file system (ext4 without a
 journal) a file created less than 30 s after many were deleted costs the kernel a scan over the freed inodes
 (ext4's `recently_deleted`): in one profile of the generator step run right after `rm -rf build/docs`, that
-scan was 11% of all samples, and the step took 14.8 s against 10.9 s on the same input with the folders
-moved aside. That cost belongs to the benchmark's own deletion, not to the step it times. The deletions the
-build itself makes (the site it replaces) are left where the build makes them, and are timed.
+scan was 11% of all samples; on one input the step took 10.6 to 15.6 s in three tries after the deletion,
+and 11.6 to 11.8 s in three with the folders moved aside. That cost belongs to the benchmark's own
+deletion, not to the step it times. The deletions the build itself makes (the site it replaces) are left
+where the build makes them, and are timed.
 The machine's noise moves a single timing by a fifth or more (Pagefind alone took 8 to 14 s on one unchanged
 site; the bare parse 0.59 to 1.12 s in two runs of one day), so steps 1 and 2 run alternately, and each round
 of 4 to 6 gives a generator share and a rebuild share over the build of the same round. Every figure that
