@@ -40,6 +40,7 @@ import json
 import os
 import re
 import zlib
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -154,32 +155,15 @@ class FragmentReuse:
             self.linked_chunks[name] = stamp
 
     def finish(self) -> bool:
-        """After a successful run: drop linked fragments the index does not name, check that the folder holds
-        exactly the fragments it names, and store this build's fragments for the next. False when the
-        index cannot be read or does not match its folder (the caller indexes again from scratch)."""
-        names = self._indexed_fragments()
-        if names is None:
+        """After a successful run: drop linked fragments and chunks the index does not name, check that each
+        folder holds exactly the files it names, and store this build's for the next. False when the index
+        cannot be read or does not match a folder (the caller indexes again from scratch)."""
+        indexed = self._indexed()
+        if indexed is None:
             return False
-        for name in self.linked.keys() - names:
-            with contextlib.suppress(OSError):
-                (self.fragments / name).unlink()
-        try:
-            present = set(os.listdir(self.fragments)) if names or self.fragments.exists() else set()
-        except OSError:
-            return False
-        if present != names:
-            return False
-        chunk_names = self._indexed_chunks()
-        if chunk_names is None:
-            return False
-        for name in self.linked_chunks.keys() - chunk_names:
-            with contextlib.suppress(OSError):
-                (self.chunks / name).unlink()
-        try:
-            present = set(os.listdir(self.chunks)) if chunk_names or self.chunks.exists() else set()
-        except OSError:
-            return False
-        if present != chunk_names:
+        names, chunk_names = indexed
+        if not (_settle(self.fragments, self.linked, names)
+                and _settle(self.chunks, self.linked_chunks, chunk_names)):
             return False
         self.reused = len(names & self.linked.keys())
         self.indexed = len(names)
@@ -196,43 +180,30 @@ class FragmentReuse:
         self._store(pages, stamps, chunk_names)
         return True
 
-    def _indexed_fragments(self) -> set[str] | None:
-        """The fragment files the new index names (every language's page list), or None if unreadable."""
+    def _indexed(self) -> tuple[set[str], set[str]] | None:
+        """The fragment files and the word chunk files the new index names, from every language's page list
+        (MetaIndex.pages: [hash, word count] per page; MetaIndex.index_chunks: [from, to, hash] per chunk),
+        or None if it cannot be read."""
         out = self.site / OUTPUT
         try:
             entry = json.loads((out / "pagefind-entry.json").read_text(encoding="utf-8"))
-            names: set[str] = set()
+            fragments: set[str] = set()
+            chunks: set[str] = set()
             for language in entry["languages"].values():
                 data = gzip.decompress((out / f"pagefind.{language['hash']}.pf_meta").read_bytes())
                 if not data.startswith(PREFIX):
                     return None
                 meta = cbor2.loads(data[len(PREFIX):])
-                for page in meta[1]:  # MetaIndex.pages: [hash, word count] per page
+                for page in meta[1]:
                     if not (isinstance(page, list) and page and isinstance(page[0], str)) or "/" in page[0]:
                         return None
-                    names.add(page[0] + SUFFIX)
-            return names
-        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError,
-                cbor2.CBORDecodeError):
-            return None
-
-    def _indexed_chunks(self) -> set[str] | None:
-        """The word chunk files the new index names (MetaIndex.index_chunks: [from, to, hash] per chunk, for
-        every language), or None if unreadable."""
-        out = self.site / OUTPUT
-        try:
-            entry = json.loads((out / "pagefind-entry.json").read_text(encoding="utf-8"))
-            names: set[str] = set()
-            for language in entry["languages"].values():
-                data = gzip.decompress((out / f"pagefind.{language['hash']}.pf_meta").read_bytes())
-                if not data.startswith(PREFIX):
-                    return None
-                for chunk in cbor2.loads(data[len(PREFIX):])[2]:
+                    fragments.add(page[0] + SUFFIX)
+                for chunk in meta[2]:
                     if not (isinstance(chunk, list) and len(chunk) == 3 and isinstance(chunk[2], str)) \
                             or "/" in chunk[2]:
                         return None
-                    names.add(chunk[2] + CHUNK_SUFFIX)
-            return names
+                    chunks.add(chunk[2] + CHUNK_SUFFIX)
+            return fragments, chunks
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError,
                 cbor2.CBORDecodeError):
             return None
@@ -265,56 +236,57 @@ class FragmentReuse:
         stored = self.cache / "fragment"
         manifest = self.cache / "manifest.json"
         try:
-            stored.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 manifest.unlink()  # no manifest names a fragment while the folder changes
             wanted = {entry[0] for entry in pages.values()}
-            there = set(os.listdir(stored))
-            source, target = str(self.fragments), str(stored)  # strings: pathlib costs 0.4 s over 10,000 names
-            for name in sorted(wanted - stamps.keys()):
-                path = os.path.join(target, name)
-                if name in there:  # the same name from an earlier build, not linked in this one: replaced
-                    os.link(os.path.join(source, name), path + ".tmp")
-                    os.replace(path + ".tmp", path)
-                else:
-                    os.link(os.path.join(source, name), path)
-                stamp = _stamp(path)
-                if stamp is None:
-                    raise OSError(path)
-                stamps[name] = stamp
-            for name in there - wanted:
-                os.unlink(os.path.join(target, name))
-            chunks = self._store_chunks(chunk_names)
+            stamps = _keep(self.fragments, stored, wanted, stamps)
+            chunks = _keep(self.chunks, self.cache / "index", chunk_names, self.linked_chunks)
             tmp = manifest.with_suffix(".tmp")
             tmp.write_text(json.dumps({"identity": self.identity, "pages": pages, "chunks": chunks,
-                                       "fragments": {name: stamps[name] for name in wanted}}, sort_keys=True),
+                                       "fragments": stamps}, sort_keys=True),
                            encoding="utf-8")
             tmp.replace(manifest)
         except OSError:
             with contextlib.suppress(OSError):
                 manifest.unlink()
 
-    def _store_chunks(self, names: set[str]) -> dict[str, Stamp]:
-        """Keep this build's index chunks (hard links) in the cache, and return their stamps; raises OSError."""
-        stored = self.cache / "index"
-        stored.mkdir(parents=True, exist_ok=True)
-        there = set(os.listdir(stored))
-        source, target = str(self.chunks), str(stored)
-        out: dict[str, Stamp] = {}
-        for name in sorted(names):
-            path = os.path.join(target, name)
-            if self.linked_chunks.get(name) is not None and name in there:  # linked in from here: the same file
-                out[name] = self.linked_chunks[name]
-                continue
-            if name in there:  # the same name, not linked in this build: replaced
-                os.link(os.path.join(source, name), path + ".tmp")
-                os.replace(path + ".tmp", path)
-            else:
-                os.link(os.path.join(source, name), path)
-            stamp = _stamp(path)
-            if stamp is None:
-                raise OSError(path)
-            out[name] = stamp
-        for name in there - names:
-            os.unlink(os.path.join(target, name))
-        return out
+
+def _settle(folder: Path, linked: Iterable[str], named: set[str]) -> bool:
+    """Remove the files linked into `folder` that the index does not name; whether the folder then holds
+    exactly the files it names."""
+    for name in set(linked) - named:
+        with contextlib.suppress(OSError):
+            (folder / name).unlink()
+    try:
+        present = set(os.listdir(folder)) if named or folder.exists() else set()
+    except OSError:
+        return False
+    return present == named
+
+
+def _keep(folder: Path, stored: Path, names: set[str], known: dict[str, Stamp]) -> dict[str, Stamp]:
+    """Make `stored` hold exactly `names`, as hard links to the files of `folder`, and return their stamps.
+
+    `known` are files linked in from `stored` in this build (the same files: kept with their stamps); any
+    other name is linked from `folder`, replacing a file of that name from an earlier build. Raises OSError."""
+    stored.mkdir(parents=True, exist_ok=True)
+    there = set(os.listdir(stored))
+    source, target = str(folder), str(stored)  # strings: pathlib costs 0.4 s over 10,000 names
+    out: dict[str, Stamp] = {}
+    for name in sorted(names):
+        if name in known and name in there:
+            out[name] = known[name]
+            continue
+        path = os.path.join(target, name)
+        if name in there:
+            os.link(os.path.join(source, name), path + ".tmp")
+            os.replace(path + ".tmp", path)
+        else:
+            os.link(os.path.join(source, name), path)
+        stamp = _stamp(path)
+        if stamp is None:
+            raise OSError(path)
+        out[name] = stamp
+    for name in there - names:
+        os.unlink(os.path.join(target, name))
+    return out

@@ -143,13 +143,13 @@ def test_an_index_that_cannot_be_checked_is_made_again_from_nothing(tmp_path: Pa
     second = tmp_path / "site2"
     linked_copy(first, second)
     calls: list[bool] = []
-    real = search_cache.FragmentReuse._indexed_fragments
+    real = search_cache.FragmentReuse._indexed
 
-    def unreadable_once(self: search_cache.FragmentReuse) -> set[str] | None:
+    def unreadable_once(self: search_cache.FragmentReuse) -> tuple[set[str], set[str]] | None:
         calls.append(bool(self.linked))
         return None if len(calls) == 1 else real(self)
 
-    monkeypatch.setattr(search_cache.FragmentReuse, "_indexed_fragments", unreadable_once)
+    monkeypatch.setattr(search_cache.FragmentReuse, "_indexed", unreadable_once)
     log: list[str] = []
     status, note = _index(second, log, cache)
     assert (status, note) == (0, "")
