@@ -14,7 +14,7 @@ import html
 import json
 import posixpath
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +182,15 @@ class Renderer:
 
     def term_links(self, field: str, values: Any) -> Markup:
         """Links to the terms `values` of one dimension, separated by commas (one call for a study page's
-        row or claim line, rather than a loop in the template: 20 of them on each study page)."""
-        return Markup(", ").join([self.term_link(field, v) for v in values])
+        row or claim line, rather than a loop in the template: 20 of them on each study page). Kept by
+        the tuple of values: most studies share their combinations (160,000 calls at 10,000 studies)."""
+        values = tuple(values)
+        key = ("terms", self.folder, field, values)
+        found = self._links.get(key)
+        if found is None:
+            # each link is Markup already: a plain join, without Markup.join's escape() of every item
+            found = self._links[key] = Markup(", ".join([self.term_link(field, v) for v in values]))
+        return found
 
     def study_link(self, key: str) -> Markup:
         s = self.model.studies[key]
@@ -251,6 +258,22 @@ class Renderer:
         """A list of links to studies, one Markdown list item a line (no last line break)."""
         return Markup("\n".join([f"- {self.study_link(key)}" for key in keys]))
 
+    def related_items(self, study: Study) -> Markup:
+        """A study page's related studies, one Markdown list item a line (no last line break): '- [Kim et al.
+        (2011) Title](...) (3 shared codes)', one call per page rather than two per line."""
+        return Markup("\n".join([f"- {self.study_link(key)} ({md_text(plural(shared, 'shared code'))})"
+                                  for key, shared in study.related]))
+
+    def source_items(self, study: Study) -> Markup:
+        """What a study's coder read, one Markdown list item a line (no last line break): the address, the
+        kind of source (its codebook label) and the coder's note."""
+        kinds = self.model.codebook.vocabularies.get("source_kinds")
+        lines = []
+        for src in study.sources:
+            kind = kinds.terms[src.kind].label if kinds and src.kind in kinds.terms else src.kind
+            lines.append(f"- {self.external(src.url, src.url)} ({html_text(kind)}): {md_text(src.note)}")
+        return Markup("\n".join(lines))
+
     def study_rows(self) -> Markup:
         """The rows of the studies index (every study, by first author), one call for 10,000 rows rather than
         five template lookups a row (issue #17)."""
@@ -303,6 +326,7 @@ class Renderer:
             "reading_list": self.reading_list, "h": html_text,
             "claim_link": self.claim_link, "claim_item": self.claim_item, "claim_items": self.claim_items,
             "study_items": self.study_items, "study_rows": self.study_rows,
+            "related_items": self.related_items, "source_items": self.source_items,
             "claim_terms": self.claim_terms, "coding_rows": self.coding_rows,
             "cite_styles": self.cite_styles, "ref_files": self.ref_files,
             "cite_or_key": self.cite_or_key,
@@ -355,7 +379,6 @@ class Renderer:
             page = urls.study_page(key)
             out[page] = self._render("study.md.j2", page, s=study, reference=Markup(self.refs["apa"][key]),
                                      citation_tags=highwire_tags(study), jsonld=json_ld(study),
-                                     kinds=self.model.codebook.vocabularies.get("source_kinds"),
                                      refs_html={st: Markup(self.refs[st][key]) for st in STYLES},
                                      files=reference_files(study),
                                      coded=[f for f in m.specs if study.codes[f.name]],
@@ -408,6 +431,18 @@ class Renderer:
     def render_rest(self) -> dict[str, str]:
         """Every page of the base renderer but the study pages."""
         out: dict[str, str] = {}
+        for part in self.parts().values():
+            out.update(part())
+        return out
+
+    def parts(self) -> dict[str, Callable[[], dict[str, str]]]:
+        """The pages of `render_rest` in parts that do not depend on each other, so that two processes can
+        share them out (pages.py); together, in this order, they are `render_rest`."""
+        return {"indexes": self.index_pages, "data": self.data_files, "about": self.about_pages}
+
+    def index_pages(self) -> dict[str, str]:
+        """The studies index, and each dimension's index and term pages."""
+        out: dict[str, str] = {}
         m = self.model
         out[urls.STUDIES] = self._render("studies_index.md.j2", urls.STUDIES)
         for field, dim in m.dimensions.items():
@@ -415,10 +450,18 @@ class Renderer:
             for term in dim.terms:
                 page = urls.term_page(dim.section, term.slug)
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field)
+        return out
+
+    def data_files(self) -> dict[str, str]:
+        """The dataset's downloads (CSV, JSON, the bibliography, the data package)."""
+        return dataset_files(self.model, self.dataset, self.bib_text)
+
+    def about_pages(self) -> dict[str, str]:
+        """The home page, the diagnostics list, downloads, changes, corrections and screening."""
+        out: dict[str, str] = {}
         out["index.md"] = self._render("home.md.j2", "index.md", figures=self.model.figures())
         out["contribute/diagnostics.md"] = self._render("diagnostics.md.j2", "contribute/diagnostics.md",
                                                         codes=list(diagnostics.CODES.values()))
-        out.update(dataset_files(m, self.dataset, self.bib_text))
         out["downloads.md"] = self._render("downloads.md.j2", "downloads.md")
         releases = [{**r, "n_added": len(r.get("added") or ()), "n_recoded": len(r.get("recoded") or ())}
                     for r in self.changes]

@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import platform
 import zlib
@@ -45,15 +46,19 @@ LIBRARIES = ("Jinja2", "MarkupSafe", "pycountry")
 
 
 def _plain(value: Any) -> Any:
-    """What json cannot write itself, as JSON: dataclasses by their fields (named by the class), sets sorted
-    by their members' canonical text (set order changes with PYTHONHASHSEED), dates as ISO text.
+    """What json cannot write itself, as JSON: dataclasses by the values of their fields in order (named by
+    the class; the fields' names and order are the class's code, which is in every key: code_digest), sets
+    sorted by their members' canonical text (set order changes with PYTHONHASHSEED), dates as ISO text.
     Anything else is refused: repr() and pickle would key a page on memory addresses and hash order."""
     cls = type(value)
-    names = _FIELDS.get(cls)
-    if names is None and dataclasses.is_dataclass(cls):
-        names = _FIELDS[cls] = (f"{cls.__module__}.{cls.__qualname__}", tuple(f.name for f in dataclasses.fields(cls)))
-    if names is not None:
-        return {"<dataclass>": names[0], "fields": {name: getattr(value, name) for name in names[1]}}
+    known = _FIELDS.get(cls)
+    if known is None and dataclasses.is_dataclass(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        # every field in one call: 45,000 dataclasses a build at 10,000 studies (issue #17)
+        get = operator.attrgetter(*names) if names else (lambda _value: ())  # one field: its value alone
+        known = _FIELDS[cls] = (f"{cls.__module__}.{cls.__qualname__}", get)
+    if known is not None:
+        return {"<dataclass>": known[0], "fields": known[1](value)}
     if isinstance(value, (set, frozenset)):
         return {"<set>": sorted(canonical(v) for v in value)}
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
@@ -63,7 +68,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{cls.__name__} has no canonical form")
 
 
-_FIELDS: dict[type, tuple[str, tuple[str, ...]]] = {}  # a dataclass -> its name and its fields' names
+_FIELDS: dict[type, tuple[str, Any]] = {}  # a dataclass -> its name and the getter of its fields' values
 
 
 def canonical(value: Any) -> str:

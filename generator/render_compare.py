@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -63,6 +64,18 @@ class CompareRenderer:
 
     def render_all(self) -> dict[str, str]:
         out: dict[str, str] = {}
+        for part in self.parts().values():
+            out.update(part())
+        return out
+
+    def parts(self) -> dict[str, Callable[[], dict[str, str]]]:
+        """The comparative pages in parts that do not depend on each other, so that two processes can share
+        them out (pages.py); together, in this order, they are `render_all`."""
+        return {"matrices": self.matrix_pages, "views": self.view_pages, "explorer": self.explorer_files}
+
+    def matrix_pages(self) -> dict[str, str]:
+        """Each matrix (its page, its CSV and a page per filled cell) and the page listing them."""
+        out: dict[str, str] = {}
         matrices = [crosstab(self.model, r, c) for r, c in MATRICES]
         for m in matrices:
             page = urls.matrix_page(m.slug)
@@ -80,6 +93,11 @@ class CompareRenderer:
                                             matrix_title=self.matrix_title(m))
         out["compare/index.md"] = self.base._render("compare_index.md.j2", "compare/index.md",
                                                     matrices=[(m, self.matrix_title(m)) for m in matrices])
+        return out
+
+    def view_pages(self) -> dict[str, str]:
+        """The gap map, the synthesis of barriers and enablers by logic, the country map, side by side."""
+        out: dict[str, str] = {}
         gm = gap_map(self.model)
         page = "compare/gap-map.md"
         out[page] = self.base._render("gap_map.md.j2", page, table=self.fragment(
@@ -91,12 +109,17 @@ class CompareRenderer:
                                       agreements=(FOUND_AND_ARGUED, ARGUED_ONLY, FOUND_ONLY),
                                       cell_of=self.synthesis_cell)
         out.update(self.country_map())
+        out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
+        return out
+
+    def explorer_files(self) -> dict[str, str]:
+        """The explorer's page and the index it filters."""
+        out: dict[str, str] = {}
         out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
         data = json.dumps(self.explorer_index(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         # a script, not fetch(): the explorer then also works from a folder on disk (file://); the same
         # data is in data/evidence.json for other programs, so no JSON copy of the index is written
         out["explore/studies.js"] = EXPLORER_PREFIX + data + ";\n"
-        out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
         return out
 
     def caption(self, m: Matrix) -> str:

@@ -281,10 +281,20 @@ class Point:
     tags: frozenset[str]
 
 
+@dataclasses.dataclass(frozen=True)
+class Label:
+    text: str
+
+
 def test_canonical_text() -> None:
     assert canonical({"b", "a", "c"}) == canonical({"c", "b", "a"}) == '{"<set>":["\\"a\\"","\\"b\\"","\\"c\\""]}'
     assert canonical(Point(1, frozenset({"y", "x"}))) == canonical(Point(1, frozenset({"x", "y"})))
     assert "test_render_cache.Point" in canonical(Point(1, frozenset()))
+    # a dataclass is its class and the values of its fields in order (the class's code is in every key)
+    assert canonical(Point(1, frozenset())) == f'{{"<dataclass>":"{__name__}.Point","fields":[1,{{"<set>":[]}}]}}'
+    assert canonical(Point(1, frozenset())) != canonical(Point(2, frozenset()))
+    assert canonical(Label("a")) == f'{{"<dataclass>":"{__name__}.Label","fields":"a"}}'  # one field: its value
+    assert canonical(Label("1")) != canonical(Point(1, frozenset()))  # nor across classes
     assert canonical({"a": 1, "b": 2}) != canonical({"b": 2, "a": 1})  # a page can print a dict in its order
     assert canonical(("a", 1, None, True, 1.5)) == '["a",1,null,true,1.5]'
     with pytest.raises(TypeError):
