@@ -2,8 +2,8 @@
 
 Four stages share their work this way: loading parses a large references.bib while the records are read
 (load.py), checking hands out the bibliography's entries and part of the records (check.py), rendering
-hands out the comparative pages and half of the study pages (pages.py), and MkDocs, through the atlas-cache
-plugin, hands out half of the pages it renders (site_cache.py). Each gives a function to `Forked`
+hands out parts of the pages and chunks of study pages as they are asked for (pages.py), and MkDocs,
+through the atlas-cache plugin, hands out half of the pages it renders (site_cache.py). Each gives a function to `Forked`
 and asks for its `result` when it needs it; a process that fails gives None, and the caller then does the
 work itself or stops, as it decides. A forked process shares what this one has already loaded, without
 copying or pickling it; only the result comes back, pickled.

@@ -146,8 +146,8 @@ def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path,
 def test_if_the_second_render_process_dies_its_share_is_rendered_here(built: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The worst case: the second process takes every chunk it can, then dies before it answers. This process
-    renders its share (the comparative pages and the study pages it took), and the output and the cache are
-    those of a build in one process."""
+    renders its share (the parts of the other pages and the study pages it took), and the output and the
+    cache are those of a build in one process."""
     from generator import forked, pages
 
     def take_then_die(_sender: Any, job: Any, args: tuple[Any, ...]) -> None:
