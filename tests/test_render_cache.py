@@ -143,6 +143,41 @@ def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path,
     assert generate_counting(root) == (0, n)  # the second process's pages were put in the cache too
 
 
+def test_the_second_process_sends_back_no_cached_page_and_not_the_largest_parts(built: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the second render process hands back holds neither the data files nor the explorer's index
+    (the largest outputs, made here: pages.HERE), and of the study pages only those it rendered: this
+    process reads the cached ones from its own copy of the cache."""
+    from generator import forked, pages, urls
+
+    monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pages, "CHUNK", 3)
+    answers: list[Any] = []
+    receive = forked.Forked.result
+
+    def result(self: forked.Forked) -> Any:
+        answer = receive(self)
+        if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[1], tuple) and len(answer[1]) == 3:
+            answers.append(answer)  # the render's (the other stages answer in other shapes)
+        return answer
+    monkeypatch.setattr(forked.Forked, "result", result)
+    root = copy_built(built, tmp_path / "p")
+    n = len(study_pages(root))
+    CHANGES["title"](root)
+    assert 0 < generate_counting(root)[1] < n
+    assert len(answers) == 1 and answers[0][0] and not set(answers[0][0]) & {"data", "explorer"}
+    # every part made here first, so that the second process surely takes chunks of study pages
+    monkeypatch.setattr(pages, "HERE", pages.HERE + pages.TAKEN)
+    monkeypatch.setattr(pages, "TAKEN", ())
+    CHANGES["summary"](root)
+    assert 0 < generate_counting(root)[1] < n
+    parts, (sent, digests, rendered) = answers[1]
+    assert not parts and digests  # it took study pages, and nothing else
+    assert set(sent) == {urls.study_page(key) for key in rendered}
+    assert set(rendered) <= set(digests)
+    equals_an_uncached_build(root)
+
+
 def test_if_the_second_render_process_dies_its_share_is_rendered_here(built: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The worst case: the second process takes every chunk it can, then dies before it answers. This process
