@@ -68,8 +68,7 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
     jobs += [_part(name, make) for name, make in parts.items() if name not in HERE + TAKEN]
     jobs += [_chunk(base, keys[start:start + CHUNK], cache) for start in range(0, len(keys), CHUNK)]
     if len(keys) < PARALLEL_FROM or not forked.available():
-        done = _run(_counter(len(mine)), mine, True)
-        _run(_counter(len(jobs)), jobs, True, done)
+        done = _run(_counter(len(mine) + len(jobs)), mine + jobs, True)
     else:
         handed_out = multiprocessing.get_context("fork").Value("i", 0)
 

@@ -38,6 +38,8 @@ from .schema import CLAIM_LIST_FIELDS
 from .urls import href, relpath
 
 TEMPLATES = Path(__file__).parent / "templates"
+# the vocabulary of a source's kind, as the field spec names it
+_SOURCE_KINDS = next(f.vocabulary or "" for f in spec.SOURCE_FIELDS if f.name == f"{spec.SOURCES}.{spec.KIND}")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 
 
@@ -185,12 +187,9 @@ class Renderer:
         row or claim line, rather than a loop in the template: 20 of them on each study page). Kept by
         the tuple of values: most studies share their combinations (160,000 calls at 10,000 studies)."""
         values = tuple(values)
-        key = ("terms", self.folder, field, values)
-        found = self._links.get(key)
-        if found is None:
-            # each link is Markup already: a plain join, without Markup.join's escape() of every item
-            found = self._links[key] = Markup(", ".join([self.term_link(field, v) for v in values]))
-        return found
+        # each link is Markup already: a plain join, without Markup.join's escape() of every item
+        return self._memo("terms", (field, values),
+                          lambda: Markup(", ".join([self.term_link(field, v) for v in values])))
 
     def study_link(self, key: str) -> Markup:
         s = self.model.studies[key]
@@ -267,12 +266,9 @@ class Renderer:
     def source_items(self, study: Study) -> Markup:
         """What a study's coder read, one Markdown list item a line (no last line break): the address, the
         kind of source (its codebook label) and the coder's note."""
-        kinds = self.model.codebook.vocabularies.get("source_kinds")
-        lines = []
-        for src in study.sources:
-            kind = kinds.terms[src.kind].label if kinds and src.kind in kinds.terms else src.kind
-            lines.append(f"- {self.external(src.url, src.url)} ({html_text(kind)}): {md_text(src.note)}")
-        return Markup("\n".join(lines))
+        return Markup("\n".join([f"- {self.external(src.url, src.url)} "
+                                  f"({html_text(self.vocab_label(_SOURCE_KINDS, src.kind))}): {md_text(src.note)}"
+                                  for src in study.sources]))
 
     def study_rows(self) -> Markup:
         """The rows of the studies index (every study, by first author), one call for 10,000 rows rather than
@@ -365,11 +361,6 @@ class Renderer:
         url = href(self.page, urls.EXPLORER, query=f"{field}={value}")
         return Markup(f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>')
 
-    def render_all(self) -> dict[str, str]:
-        out = self.render_studies(list(self.model.studies))
-        out.update(self.render_rest())
-        return out
-
     def render_studies(self, keys: list[str]) -> dict[str, str]:
         """The study pages and their reference files, for the given keys."""
         out: dict[str, str] = {}
@@ -428,16 +419,10 @@ class Renderer:
             out[key] = h.hexdigest()
         return out
 
-    def render_rest(self) -> dict[str, str]:
-        """Every page of the base renderer but the study pages."""
-        out: dict[str, str] = {}
-        for part in self.parts().values():
-            out.update(part())
-        return out
-
     def parts(self) -> dict[str, Callable[[], dict[str, str]]]:
-        """The pages of `render_rest` in parts that do not depend on each other, so that two processes can
-        share them out (pages.py); together, in this order, they are `render_rest`."""
+        """Every page of the base renderer but the study pages (`render_studies`), in parts that do not
+        depend on each other, so that two processes can share them out (pages.py puts them together in
+        this order)."""
         return {"indexes": self.index_pages, "data": self.data_files, "about": self.about_pages}
 
     def index_pages(self) -> dict[str, str]:

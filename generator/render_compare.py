@@ -62,15 +62,9 @@ class CompareRenderer:
         return Markup(self.html.get_template(template).render(
             link=link, term_page=term_page, model=self.model, F=spec, **context).strip())
 
-    def render_all(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for part in self.parts().values():
-            out.update(part())
-        return out
-
     def parts(self) -> dict[str, Callable[[], dict[str, str]]]:
         """The comparative pages in parts that do not depend on each other, so that two processes can share
-        them out (pages.py); together, in this order, they are `render_all`."""
+        them out (pages.py puts them together in this order)."""
         return {"matrices": self.matrix_pages, "views": self.view_pages, "explorer": self.explorer_files}
 
     def matrix_pages(self) -> dict[str, str]:
@@ -224,8 +218,3 @@ def expand_explorer_index(index: dict[str, Any]) -> dict[str, Any]:
             s.setdefault(field, csl_plain(s["csl"].get(csl_key)))
         s.setdefault("unconfirmed_fields", [])
     return index
-
-
-def render_compare(base: Renderer) -> dict[str, str]:
-    return CompareRenderer(base).render_all()
-
