@@ -55,6 +55,8 @@ from synth import synthesise  # noqa: E402
 
 STUDY_CACHE = "build/cache/md"  # generator/render_cache.py FOLDER (the benchmark runs the generator as a program)
 SEARCH_CACHE = "build/cache/search"  # generator/search_cache.py FOLDER: the last build's search fragments
+LOAD_CACHE = "build/cache/load"  # generator/load_cache.py FOLDER: the records' data and the parsed bibliography
+TEMPLATE_CACHE = "build/cache/templates"  # the compiled templates of the generator and of the theme
 
 
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -139,11 +141,12 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     # divides two timings of one round, taken under the same machine state: in one day's runs the bare parse
     # took 0.59 to 1.12 s and the full build 126 to 188 s, and a share over a build timed once moved with it.
     for record in (records[n // 3], records[2 * n // 3], records[n // 2]):
-        # the generator step: warm citation cache, as in every later build; no render cache, no build/docs
-        clear("build/docs", STUDY_CACHE)
+        # the generator step: warm citation cache, as in every later build; no render, load or template cache,
+        # no build/docs
+        clear("build/docs", STUDY_CACHE, LOAD_CACHE, TEMPLATE_CACHE)
         gens.append(measure(gen, ROOT)[0])
-        # the full build: no page or render cache and no build/docs, as the step it is compared with
-        clear("build/cache/pages", STUDY_CACHE, SEARCH_CACHE, "build/docs")
+        # the full build: no page, render, load or template cache and no build/docs, as the step it is compared with
+        clear("build/cache/pages", STUDY_CACHE, SEARCH_CACHE, LOAD_CACHE, TEMPLATE_CACHE, "build/docs")
         seconds, mb, err = measure(build, ROOT)
         builds.append(seconds)
         build_mbs.append(mb)
@@ -167,7 +170,7 @@ def run_size(n: int, work: Path) -> dict[str, object]:
     row["rebuild_study_pages_reused"] = int(studies.group(1).replace(",", "")) if studies else -1
     site = root / "site"
     rebuilt = tree_digest(site)
-    clear("build/cache/pages", STUDY_CACHE, SEARCH_CACHE)
+    clear("build/cache/pages", STUDY_CACHE, SEARCH_CACHE, LOAD_CACHE, TEMPLATE_CACHE)
     measure(build, ROOT)
     row["rebuild_identical"] = "yes" if tree_digest(site) == rebuilt else "NO"
     row["site_mb"] = size_mb(site)

@@ -27,6 +27,8 @@ from . import forked, urls
 from .check import check
 from .csl import Citations, csl_item
 from .load import load_project
+from .load_cache import FOLDER as LOAD_CACHE
+from .load_cache import LoadCache
 from .model import build_model
 from .pages import render
 from .render_cache import FOLDER as STUDY_CACHE
@@ -77,7 +79,8 @@ def _generate(root: Path, quiet: bool, strict: bool, keep: list[Any] | None = No
 
 def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None) -> tuple[bool, int, dict[str, str]]:
     started = time.monotonic()
-    loaded = load_project(root, csl=csl_item)
+    parsed = LoadCache(root / LOAD_CACHE)
+    loaded = load_project(root, csl=csl_item, cache=parsed)
     result = check(loaded)
     diags = dg.escalate(result.diagnostics) if strict else result.diagnostics
     if diags:
@@ -87,9 +90,11 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
         return False, 0, {}
     model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
                         result.screening)
+    parsed.save({key: study.csl for key, study in model.studies.items()})
     cache = _load_cache(root)
     studies = StudyCache(root / STUDY_CACHE)
-    pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections, studies)
+    pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections, studies,
+                   root / TEMPLATE_CACHE)
     if cache.changed():  # a reference formatted now, or one no study needs any more (dropped)
         _save_cache(root, {k: v for k, v in cache.items() if k in cache.asked})
     studies.save()  # the pages rendered now; drops the pages of inputs that are gone
@@ -106,6 +111,7 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
 
 
 CACHE = Path("build/cache/citations.json")
+TEMPLATE_CACHE = Path("build/cache/templates/generator")  # the generator's compiled templates (render._bytecode_cache)
 
 
 def _load_cache(root: Path) -> Citations:

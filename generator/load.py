@@ -31,6 +31,7 @@ from bibtexparser import model as bibmodel
 
 from . import fastyaml, forked, spec
 from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, suggestions
+from .load_cache import MISS, LoadCache
 
 try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
     _Loader: Any = yaml.CSafeLoader
@@ -181,14 +182,21 @@ def load_yaml(path: Path, display: str) -> tuple[Document | None, list[Diagnosti
     return parse_yaml(text, display)
 
 
-def load_record(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
+def load_record(path: Path, display: str, cache: LoadCache | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """Load one record file: by the fast path when its text is proven clean (no positions yet, no
-    diagnostics), else by the located loader."""
+    diagnostics), else by the located loader. With a `cache` (a build), a text the fast path read before
+    takes its data from there (load_cache.py)."""
     text, diags = read_text(path, display, MAX_RECORD_BYTES)
     if text is None:
         return None, diags
+    if cache is not None:
+        data = cache.record(text)
+        if data is not MISS:
+            return Document(display, data, origin=path), []
     data = fastyaml.parse_plain(text, MAX_DEPTH)
     if data is not None:
+        if cache is not None:
+            cache.put_record(text, data)
         return Document(display, data, origin=path), []
     return parse_yaml(text, display)
 
@@ -735,14 +743,15 @@ def _yaml_files(directory: Path) -> list[tuple[Path, bool]]:
 
 
 def load_project(root: Path, records: bool = True,
-                 csl: Callable[[BibEntry], dict[str, Any]] | None = None) -> Loaded:
+                 csl: Callable[[BibEntry], dict[str, Any]] | None = None, cache: LoadCache | None = None) -> Loaded:
     """Every input file of the project; with records=False, all but the study records and screening logs
     (what `evidence new`, `fmt` and `schema` need: the codebook, the bibliography, the meta files).
     With `csl` (a build, which models the base, passes csl.csl_item), the entries' CSL items are worked
     out too where that costs nothing: beside the records, in the process that parses a large
-    bibliography (Bibliography.csl)."""
+    bibliography (Bibliography.csl). With a `cache` (a build: load_cache.py), what an earlier build parsed
+    from the same bytes is taken from it."""
     with collector_paused():
-        return _load_project(root, records, csl)
+        return _load_project(root, records, csl, cache)
 
 
 # A bibliography this large is read in a second process while the records are read in this one:
@@ -798,13 +807,14 @@ def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
 
 
 def _load_project(root: Path, with_records: bool = True,
-                  csl: Callable[[BibEntry], dict[str, Any]] | None = None) -> Loaded:
+                  csl: Callable[[BibEntry], dict[str, Any]] | None = None, cache: LoadCache | None = None) -> Loaded:
     diags: list[Diagnostic] = []
     bib_path = root / BIB_FILE
     bib_outside = _outside(root, bib_path, BIB_FILE) if bib_path.is_file() else None
+    cached = cache.bibliography(bib_path) if cache is not None and bib_outside is None and bib_path.is_file() else None
     # read in a second process while the records are read here; if it fails, read here
     elsewhere, stop = None, None
-    if bib_outside is None and bib_path.is_file() and _read_bibliography_elsewhere(bib_path):
+    if cached is None and bib_outside is None and bib_path.is_file() and _read_bibliography_elsewhere(bib_path):
         stop = multiprocessing.get_context("fork").RawValue("b", 0) if csl else None
         elsewhere = forked.Forked(_bibliography_worker, bib_path, BIB_FILE, csl, stop)
     records: dict[str, Document] = {}
@@ -836,31 +846,16 @@ def _load_project(root: Path, with_records: bool = True,
             if outside:
                 diags.append(outside)
                 continue
-            doc, found = load_record(path, display) if target is records else load_yaml(path, display)
+            doc, found = load_record(path, display, cache) if target is records else load_yaml(path, display)
             diags.extend(found)
             if doc is not None:
                 target[path.stem] = doc
     meta, found, meta_files = _load_meta(root)
     diags.extend(found)
     files += meta_files
-    if bib_outside is not None:
-        files += 1
-        bib = Bibliography(BIB_FILE)
-        diags.append(bib_outside)
-    elif elsewhere is not None:
-        files += 1
-        if stop is not None:
-            stop.value = 1  # the records are read: the CSL items still to do are the model's
-        bib, found = elsewhere.result() or load_bibliography(bib_path, BIB_FILE)
-        diags.extend(found)
-    elif bib_path.is_file():
-        files += 1
-        bib, found = load_bibliography(bib_path, BIB_FILE)
-        diags.extend(found)
-    else:
-        bib = Bibliography(BIB_FILE)
-        diags.append(diagnostic(C.FILE_MISSING, BIB_FILE, 1, 1, "references.bib is missing",
-                                "Create references.bib at the top of the project."))
+    bib, found = _finish_bibliography(bib_path, bib_outside, cached, elsewhere, stop, cache)
+    diags.extend(found)
+    files += 1 if bib_path.is_file() else 0
     corrections = ""
     corrections_path = root / CORRECTIONS_FILE
     if corrections_path.is_file():
@@ -871,3 +866,26 @@ def _load_project(root: Path, with_records: bool = True,
             diags.append(diagnostic(C.FILE_ENCODING if isinstance(exc, UnicodeDecodeError) else C.FILE_UNREADABLE,
                                     CORRECTIONS_FILE, 1, 1, f"{CORRECTIONS_FILE} could not be read: {exc}"))
     return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections, screening)
+
+
+def _finish_bibliography(bib_path: Path, outside: Diagnostic | None, cached: tuple[Bibliography, list[Diagnostic]] | None,
+                         elsewhere: forked.Forked | None, stop: Any,
+                         cache: LoadCache | None) -> tuple[Bibliography, list[Diagnostic]]:
+    """The bibliography and its diagnostics: from the load cache, from the second process (told to stop
+    making CSL items: the records are read), or read here."""
+    if outside is not None:
+        return Bibliography(BIB_FILE), [outside]
+    if cached is not None:
+        return cached
+    if elsewhere is not None:
+        if stop is not None:
+            stop.value = 1  # the records are read: the CSL items still to do are the model's
+        bib, found = elsewhere.result() or load_bibliography(bib_path, BIB_FILE)
+    elif bib_path.is_file():
+        bib, found = load_bibliography(bib_path, BIB_FILE)
+    else:
+        return Bibliography(BIB_FILE), [diagnostic(C.FILE_MISSING, BIB_FILE, 1, 1, "references.bib is missing",
+                                                   "Create references.bib at the top of the project.")]
+    if cache is not None:
+        cache.missed_bibliography(bib, found)
+    return bib, found

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from . import forked, urls
@@ -51,9 +52,11 @@ Job = Callable[[bool], Done]
 
 def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str,
            cite_cache: MutableMapping[str, str] | None = None, corrections: str = "",
-           study_cache: StudyCache | None = None) -> dict[str, str]:
-    """Every page; with a `study_cache`, the study pages it holds are read from it, and those rendered are put in it."""
-    base = Renderer(model, dataset, changes, bib_text, cite_cache, corrections=corrections)
+           study_cache: StudyCache | None = None, template_cache: Path | None = None) -> dict[str, str]:
+    """Every page; with a `study_cache`, the study pages it holds are read from it, and those rendered are put in it;
+    with a `template_cache` folder, the compiled templates are kept there."""
+    base = Renderer(model, dataset, changes, bib_text, cite_cache, corrections=corrections,
+                    template_cache=template_cache)
     cache = study_cache or StudyCache(None)
     if cache.folder is not None:
         try:

@@ -91,12 +91,29 @@ def test_a_rebuild_reuses_pages_and_equals_a_full_build(tmp_path: Path) -> None:
     shutil.rmtree(root / "build/cache/pages")
     shutil.rmtree(root / "build/cache/md")  # the study pages' render cache too: a full build renders every page
     shutil.rmtree(root / "build/cache/search")  # and the search fragments: Pagefind writes every one
+    shutil.rmtree(root / "build/cache/load")  # and what the load parsed: every file is parsed again
+    shutil.rmtree(root / "build/cache/templates")  # and the compiled templates (the theme's and the generator's)
     code, out, err = run("--root", str(root), "build")
     assert code == 0 and "pages reused" not in re.sub(r"\b0 (study )?pages reused", "", err)
     assert f"0 of {indexed:,} search fragments reused" in err, err
     assert tree_digest(root / "site") == incremental
     assert [p.name for p in (root / "build/trash").iterdir()] != [trashed[0].parent.name], "deleted by this build"
     assert len(list((root / "build/trash").iterdir())) == 1
+
+
+def test_the_theme_s_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(tmp_path: Path) -> None:
+    """build/cache/templates/theme holds Jinja's bytecode of the theme's templates (generator/site_cache.py); a build
+    whose every cached template is damaged compiles them again and writes the same site."""
+    root = copy_project(tmp_path / "p")
+    first = tree_digest(build_site(root))
+    cached = sorted((root / "build/cache/templates/theme").iterdir())
+    assert len(cached) > 5 and all(p.stat().st_size > 1000 for p in cached)
+    for path in cached:
+        data = path.read_bytes()
+        path.write_bytes(data[:40] + b"damaged" + data[47:])
+    shutil.rmtree(root / "build/cache/pages")  # every page is rendered again, through the templates
+    assert tree_digest(build_site(root)) == first
+    assert all(path.read_bytes()[40:47] != b"damaged" for path in cached)
 
 
 def test_the_citation_cache_keeps_one_builds_references_and_is_rewritten_only_when_they_change(

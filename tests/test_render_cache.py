@@ -334,3 +334,23 @@ def test_canonical_text() -> None:
     assert canonical(("a", 1, None, True, 1.5)) == '["a",1,null,true,1.5]'
     with pytest.raises(TypeError):
         canonical(object())  # never repr()
+
+
+def test_the_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(built: Path, tmp_path: Path) -> None:
+    """build/cache/templates/generator holds Jinja's bytecode of the generator's templates (render._bytecode_cache);
+    a generation whose every cached template is damaged compiles them again and writes the same pages."""
+    from generator.build import TEMPLATE_CACHE
+
+    root = copy_built(built, tmp_path / "p")
+    before = {p.relative_to(root / DOCS).as_posix(): p.read_bytes() for p in (root / DOCS).rglob("*") if p.is_file()}
+    cached = sorted((root / TEMPLATE_CACHE).iterdir())
+    assert len(cached) > 10 and all(p.stat().st_size > 500 for p in cached)
+    for path in cached:
+        data = path.read_bytes()
+        path.write_bytes(data[:40] + b"damaged" + data[47:])
+    shutil.rmtree(root / FOLDER)  # every study page is rendered again, through the templates
+    changed, reused = generate_counting(root)
+    assert (changed, reused) == (0, 0)
+    after = {p.relative_to(root / DOCS).as_posix(): p.read_bytes() for p in (root / DOCS).rglob("*") if p.is_file()}
+    assert after == before
+    assert all(path.read_bytes()[40:47] != b"damaged" for path in cached)
