@@ -111,7 +111,7 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
 
 
 CACHE = Path("build/cache/citations.json")
-TEMPLATE_CACHE = Path("build/cache/templates/generator")  # the generator's compiled templates (render._bytecode_cache)
+TEMPLATE_CACHE = Path("build/cache/templates/generator")  # the generator's compiled templates (render_cache.template_cache)
 
 
 def _load_cache(root: Path) -> Citations:

@@ -99,6 +99,7 @@ class LoadCache:
                 stored = None
             if isinstance(stored, dict):
                 self._stored = stored
+        self._key: bytes | None = None  # the SHA-1 of the bibliography's bytes, once `bibliography` has read them
         self._bib: tuple[bytes, Any, list[Any]] | None = None  # a fresh read: its key, bibliography, diagnostics
 
     # --- records ---------------------------------------------------------------------------------
@@ -128,24 +129,21 @@ class LoadCache:
         """The parsed bibliography and its diagnostics, if the file's bytes are those cached."""
         body = _read(self.folder / BIBLIOGRAPHY, self.code)
         try:
-            key = hashlib.sha1(path.read_bytes()).hexdigest().encode()
+            self._key = key = hashlib.sha1(path.read_bytes()).hexdigest().encode()
         except OSError:
             return None
         if body is None or body[:40] != key:
-            self._key = key
             return None
         try:
             bib, diags = pickle.loads(body[41:])
         except Exception:  # a damaged pickle is a miss, whatever it raises
-            self._key = key
             return None
         return bib, diags
 
     def missed_bibliography(self, bib: Any, diags: list[Any]) -> None:
         """The bibliography as read afresh (after a miss), to be stored by `save`."""
-        key = getattr(self, "_key", None)
-        if key is not None:
-            self._bib = (key, bib, list(diags))
+        if self._key is not None:
+            self._bib = (self._key, bib, list(diags))
 
     # --- after the model -------------------------------------------------------------------------
     def save(self, csl: dict[str, dict[str, Any]] | None = None) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from . import diagnostics, spec, urls
@@ -27,6 +27,7 @@ from .compare import matrix_slug
 from .csl import STYLES
 from .model import COMPARED, Claim, Model, Study
 from .render_cache import canonical, code_digest
+from .render_cache import template_cache as render_cache_templates
 from .render_cite import (
     dataset_files,
     formatted,
@@ -123,19 +124,6 @@ def field_label(name: str) -> str:
     return BIB_FIELD_LABELS.get(name, name)
 
 
-def _bytecode_cache(folder: Path | None) -> FileSystemBytecodeCache | None:
-    """Jinja's cache of compiled templates in `folder` (a build's build/cache/templates/generator), which checks
-    each template's source before using what it holds: compiling them cost each generation about 0.3 CPU-s.
-    None (compile every time) without a folder or where it cannot be made."""
-    if folder is None:
-        return None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return FileSystemBytecodeCache(str(folder))
-
-
 class Renderer:
     def __init__(self, model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
                  bib_text: str = "", cite_cache: MutableMapping[str, str] | None = None,
@@ -161,7 +149,7 @@ class Renderer:
             # one Renderer per generation: its templates cannot change under it, and checking each one's
             # file before each of 11,000 pages cost a stat() a page (issue #17)
             auto_reload=False,
-            bytecode_cache=_bytecode_cache(template_cache),
+            bytecode_cache=render_cache_templates(template_cache),
         )
         # F: the field spec, so that templates name fields by their role (F.LOGICS), never by a string
         self.env.filters.update(FILTERS)

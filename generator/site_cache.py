@@ -64,7 +64,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemBytecodeCache
 from mkdocs import utils as mkdocs_utils
 from mkdocs.commands import build as mkdocs_build
 from mkdocs.plugins import BasePlugin, event_priority
@@ -73,11 +72,12 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from . import forked
+from .render_cache import template_cache
 
 log = logging.getLogger("mkdocs.plugins.atlas-cache")
 
 CACHE_DIR = Path("build/cache/pages")
-TEMPLATE_CACHE = Path("build/cache/templates/theme")  # the theme's compiled templates (_cache_templates)
+TEMPLATE_CACHE = Path("build/cache/templates/theme")  # the theme's compiled templates (render_cache.template_cache)
 # Set by `evidence build` (build._Premade, which holds the same name): a folder of the site's folders, made
 # while the generator ran, to move into the site directory once MkDocs has emptied it.
 PREMADE_DIRS = "ATLAS_PREMADE_DIRS"
@@ -249,7 +249,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         preview's rebuild renders a handful, and its server's threads make forking unsafe. The pages
         are split in the order MkDocs builds them; the second process takes the last half, so this
         one meets them only after rendering its own half, and collects the answer there."""
-        self._cache_templates(env)
+        env.bytecode_cache = template_cache(self.root / TEMPLATE_CACHE)  # compiled templates kept between builds
         if self.serving or len(self.deferred) < PARALLEL_PAGES or not forked.available():
             return env
         doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
@@ -261,18 +261,6 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.share = forked.Forked(_render_share, jobs, config, doc_files, self.nav, env)
         self.elsewhere = {f.src_uri for f in share}
         return env
-
-    def _cache_templates(self, env: Any) -> None:
-        """Keep the theme's compiled templates in build/cache/templates/theme (Jinja's own bytecode cache, which
-        checks each template's source before using what it holds): compiling them cost every build about
-        0.3 s at 10,000 studies, a tenth of MkDocs' part of a one-record rebuild. Where the folder cannot
-        be made, the templates are compiled as before."""
-        folder = self.root / TEMPLATE_CACHE
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return
-        env.bytecode_cache = FileSystemBytecodeCache(str(folder))
 
     def _collect(self) -> dict[str, Any] | None:
         """The second process's answer, waited for once; None if it failed (this process then renders

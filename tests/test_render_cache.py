@@ -337,7 +337,7 @@ def test_canonical_text() -> None:
 
 
 def test_the_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(built: Path, tmp_path: Path) -> None:
-    """build/cache/templates/generator holds Jinja's bytecode of the generator's templates (render._bytecode_cache);
+    """build/cache/templates/generator holds Jinja's bytecode of the generator's templates (render_cache.template_cache);
     a generation whose every cached template is damaged compiles them again and writes the same pages."""
     from generator.build import TEMPLATE_CACHE
 
