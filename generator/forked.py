@@ -6,7 +6,8 @@ hands out parts of the pages and chunks of study pages as they are asked for (pa
 through the atlas-cache plugin, hands out half of the pages it renders (site_cache.py). Each gives a function to `Forked`
 and asks for its `result` when it needs it; a process that fails gives None, and the caller then does the
 work itself or stops, as it decides. A forked process shares what this one has already loaded, without
-copying or pickling it; only the result comes back, pickled.
+copying or pickling it; only the result comes back, pickled (the render's comes back job by job, through
+files: pages._spool).
 """
 
 from __future__ import annotations

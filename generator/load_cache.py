@@ -30,11 +30,8 @@ import hashlib
 import marshal
 import os
 import pickle
-from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-from .render_cache import PACKAGE, code_digest
 
 FOLDER = Path("build/cache/load")
 FORMAT = b"atlas-load 1"
@@ -45,6 +42,12 @@ MISS = object()
 
 
 def _code() -> bytes:
+    # imported here, not with the module: `evidence check` imports this module (through load.py) but never
+    # uses the cache, and these two imports (Jinja with render_cache) were a tenth of its start-up
+    from importlib import metadata
+
+    from .render_cache import PACKAGE, code_digest
+
     h = hashlib.sha256(code_digest(PACKAGE / "templates").encode())
     for name in LIBRARIES:
         try:

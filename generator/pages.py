@@ -19,12 +19,18 @@ With a render cache (render_cache.py), its files are read once, before the fork;
 pages are looked up by their digests, those the cache holds are taken from it and only the others
 rendered. The second process hands back the pages it rendered and the digests of the others: this
 process reads those from the same cache, rather than have them sent over (75 MB at 10,000 studies).
+It hands them back job by job, as files in a spool folder (`_spool`), while this process is still at
+work: at the end this process reads them (0.1 s at 10,000 studies) rather than wait while one answer of
+67 MB is pickled and sent (0.6 s). Whatever that process did not leave there (it died) is done here.
 The cache is given the rendered pages here, in the one process that writes it (build.py saves it).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
+import tempfile
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,8 @@ CHUNK = 250  # study pages taken at a time by whichever process is free
 # indexes 0.6, views 0.3, about 0.1).
 HERE = ("explorer", "data")
 TAKEN = ("matrices", "indexes", "views", "about")
+SHM = "/dev/shm"  # where the second process leaves its results, if the system has it (_spool)
+SHM_ROOM = 1 << 30  # bytes free there from which it is used
 
 Studies = tuple[dict[str, str], dict[str, str], list[str]]  # pages, study key -> digest, the keys rendered
 Done = tuple[dict[str, dict[str, str]], Studies]  # the parts done (name -> their pages), the study pages done
@@ -83,17 +91,20 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
                 raise StopIteration
             return job
 
-        child = forked.Forked(_run, take, jobs, False)
-        done = _run(_counter(len(mine)), mine, True)
-        _run(take, jobs, True, done)
-        theirs = child.result()
-        if theirs is None:  # the second process failed: its share is done here (an error then shows where)
-            missing = [_part(name, parts[name]) for name in parts if name not in done[0]]
-            missing.append(_chunk(base, [key for key in keys if key not in done[1][1] and
-                                         urls.study_page(key) not in done[1][0]], cache))
-            theirs = _run(_counter(len(missing)), missing, True)
-        done[0].update(theirs[0])
-        _merge(done[1], theirs[1])
+        with tempfile.TemporaryDirectory(prefix="atlas-render-", dir=_spool_folder()) as spool:
+            child = forked.Forked(_spool, take, jobs, spool)
+            done = _run(_counter(len(mine)), mine, True)
+            _run(take, jobs, True, done)
+            child.result()  # None if it failed: what it finished is in the spool all the same
+            for theirs in _unspool(spool):
+                done[0].update(theirs[0])
+                _merge(done[1], theirs[1])
+        # what the second process did not finish (it failed) is done here, where an error then shows
+        missing = [_part(name, parts[name]) for name in parts if name not in done[0]]
+        left = [key for key in keys if key not in done[1][1] and urls.study_page(key) not in done[1][0]]
+        if left:
+            missing.append(_chunk(base, left, cache))
+        _run(_counter(len(missing)), missing, True, done)
     found, digests, rendered = done[1]
     cache.keep(digests.values())
     for key in rendered:
@@ -143,6 +154,48 @@ def _run(take: Callable[[], int], jobs: list[Job], here: bool, out: Done | None 
         parts, studies = jobs[job](here)
         out[0].update(parts)
         _merge(out[1], studies)
+
+
+def _spool_folder() -> str | None:
+    """Where the second process leaves its results: memory (/dev/shm) where the system has it with room to
+    spare (a container's is often 64 MB; the results are 67 MB at 10,000 studies), else the temporary folder."""
+    try:
+        st = os.statvfs(SHM)
+    except (OSError, AttributeError):  # no such folder, or no statvfs (Windows)
+        return None
+    return SHM if st.f_bavail * st.f_frsize >= SHM_ROOM and os.access(SHM, os.W_OK) else None
+
+
+def _spool(take: Callable[[], int], jobs: list[Job], folder: str) -> int:
+    """What the second process runs: every job it takes (as `_run`), each one's result pickled to a file of
+    its own in `folder` as soon as it is done, so that this process reads them when it has finished its own
+    share rather than wait for one large answer at the end (67 MB at 10,000 studies, 0.6 s to pickle and
+    send after the last job). A file appears whole (written, then renamed) or not at all. Returns how many."""
+    n = 0
+    while True:
+        try:
+            job = take()
+        except StopIteration:
+            return n
+        result = jobs[job](False)
+        path = os.path.join(folder, f"{n:05d}")
+        with open(path + ".tmp", "wb") as f:
+            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(path + ".tmp", path + ".done")
+        n += 1
+
+
+def _unspool(folder: str) -> list[Done]:
+    """The results the second process left in `folder`, in the order it finished them; one that cannot be
+    read is left out (its work is then done again here)."""
+    out: list[Done] = []
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".done")):
+        try:
+            with open(os.path.join(folder, name), "rb") as f:
+                out.append(pickle.load(f))
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            continue
+    return out
 
 
 def _merge(a: Studies, b: Studies) -> Studies:

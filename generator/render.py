@@ -26,7 +26,7 @@ from .codebook import country_name
 from .compare import matrix_slug
 from .csl import STYLES
 from .model import COMPARED, Claim, Model, Study
-from .render_cache import canonical, code_digest
+from .render_cache import canonical, code_digest, finite
 from .render_cache import template_cache as render_cache_templates
 from .render_cite import (
     dataset_files,
@@ -151,10 +151,7 @@ class Renderer:
             auto_reload=False,
             bytecode_cache=render_cache_templates(template_cache),
         )
-        # F: the field spec, so that templates name fields by their role (F.LOGICS), never by a string
         self.env.filters.update(FILTERS)
-        self.env.globals.update(model=self.model, dimensions=self.model.specs, compared=COMPARED,
-                                F=spec)
         self.page = ""  # the path of the page being rendered, for relative links
         self.folder = "."  # its folder
         self._links: dict[tuple[Any, ...], Markup] = {}
@@ -332,6 +329,11 @@ class Renderer:
             "appraisal_labels": self.appraisal_labels,
             "external": self.external, "U": urls, "page_href": self.page_href, "index_of": self.index_of,
             "matrix_of": self.matrix_of,
+            # F: the field spec, so that templates name fields by their role (F.LOGICS), never by a string.
+            # The model goes to each page, not into the environment's globals: an environment is a
+            # reference cycle (its templates hold it), and through it the model, with the whole base, would
+            # outlive the build's use of it until the cyclic collector ran (see build._generate).
+            "model": self.model, "dimensions": self.model.specs, "compared": COMPARED, "F": spec,
         }
         return self.env.get_template(template).render(page=page, **helpers, **context)
 
@@ -392,12 +394,15 @@ class Renderer:
         """
         m = self.model
         if self._shared_inputs is None:  # the same for every page: once per build (before the render forks)
-            self._shared_inputs = hashlib.sha256(canonical({
+            shared = {
                 "code": code_digest(TEMPLATES), "codebook": m.codebook, "specs": m.specs,
                 "dimensions": [(f, d.section, d.title) for f, d in m.dimensions.items()],
                 "claim_fields": CLAIM_LIST_FIELDS, "styles": list(STYLES.items()), "dataset": self.dataset,
                 "repo_url": self.repo_url, "site_url": self.site_url, "edit_branch": self.edit_branch,
-            }).encode("utf-8"))
+            }
+            if not finite(shared):  # a float YAML read as infinity: canonical would write it as None's null
+                raise TypeError("a number that is not finite has no canonical form")
+            self._shared_inputs = hashlib.sha256(canonical(shared).encode("utf-8"))
             self._terms = {(t.dimension, t.value): (t.section, t.slug, t.label)
                            for d in m.dimensions.values() for t in d.terms}
         shared, terms = self._shared_inputs, self._terms

@@ -16,6 +16,8 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
+
 from . import spec
 from .csl import STYLES, family_name, format_all, plain_text
 from .exports import bibtex_of, person_name, ris_of
@@ -201,7 +203,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
         "data/studies.csv": _csv(studies),
         f"data/{spec.CLAIMS}.csv": _csv(claims),
         # compact: at 10,000 studies indentation alone would add a third to the file
-        "data/evidence.json": json.dumps(evidence, ensure_ascii=False, separators=(",", ":")) + "\n",
+        "data/evidence.json": orjson.dumps(evidence).decode("utf-8") + "\n",
         "data/datapackage.json": json.dumps(package, indent=2, ensure_ascii=False) + "\n",
         "data/references.bib": bib_text,
     }

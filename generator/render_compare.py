@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -110,7 +111,7 @@ class CompareRenderer:
         """The explorer's page and the index it filters."""
         out: dict[str, str] = {}
         out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
-        data = json.dumps(self.explorer_index(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        data = orjson.dumps(self.explorer_index(), option=orjson.OPT_SORT_KEYS).decode("utf-8")  # compact, UTF-8
         # a script, not fetch(): the explorer then also works from a folder on disk (file://); the same
         # data is in data/evidence.json for other programs, so no JSON copy of the index is written
         out["explore/studies.js"] = EXPLORER_PREFIX + data + ";\n"

@@ -91,3 +91,29 @@ def test_related_studies_and_cooccurrences_follow_their_definitions() -> None:
             for other, top in t.cooccurs.items():
                 counts = Counter(v for k in t.studies for v in studies[k].codes[other])
                 assert top == tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:COOCCUR_LIMIT])
+
+
+def test_decoding_latex_leaves_no_cycle_through_the_caller() -> None:
+    """pylatexenc leaves a reference cycle of frames behind each conversion (csl._latex_to_text). It must not
+    reach the caller's frame: there, at a build, the whole base is in the locals, and it would then be freed
+    only by the cyclic collector, not when the build lets go of it."""
+    import gc
+    import weakref
+
+    from generator.csl import decode
+
+    class Held:
+        pass
+
+    def caller(value: str) -> weakref.ref[Held]:
+        held = Held()
+        assert decode(value) == "Café, naïve"
+        return weakref.ref(held)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        assert caller("Caf\\'{e}, na\\\"{\\i}ve")() is None  # freed on return, with no collection
+    finally:
+        if enabled:
+            gc.enable()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import io
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -20,7 +22,7 @@ import pytest
 
 from generator import render
 from generator.build import DOCS, generate
-from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical
+from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical, finite
 
 from .conftest import copy_project
 from .helpers import BASE, ROOT, make_project
@@ -145,48 +147,78 @@ def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path,
 
 def test_the_second_process_sends_back_no_cached_page_and_not_the_largest_parts(built: Path, tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the second render process hands back holds neither the data files nor the explorer's index
-    (the largest outputs, made here: pages.HERE), and of the study pages only those it rendered: this
-    process reads the cached ones from its own copy of the cache."""
-    from generator import forked, pages, urls
+    """What the second render process hands back (a file per job it did, pages._spool) holds neither the data
+    files nor the explorer's index (the largest outputs, made here: pages.HERE), and of the study pages only
+    those it rendered: this process reads the cached ones from its own copy of the cache."""
+    from generator import pages, urls
 
     monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
     monkeypatch.setattr(pages, "CHUNK", 3)
-    answers: list[Any] = []
-    receive = forked.Forked.result
+    answers: list[list[Any]] = []
+    unspool = pages._unspool
 
-    def result(self: forked.Forked) -> Any:
-        answer = receive(self)
-        if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[1], tuple) and len(answer[1]) == 3:
-            answers.append(answer)  # the render's (the other stages answer in other shapes)
+    def spy(folder: str) -> list[Any]:
+        answer = unspool(folder)
+        answers.append(answer)
         return answer
-    monkeypatch.setattr(forked.Forked, "result", result)
+    monkeypatch.setattr(pages, "_unspool", spy)
+
+    def merged(answer: list[Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str], list[str]]:
+        parts: dict[str, Any] = {}
+        sent: dict[str, str] = {}
+        digests: dict[str, str] = {}
+        rendered: list[str] = []
+        for done in answer:
+            parts.update(done[0])
+            sent.update(done[1][0])
+            digests.update(done[1][1])
+            rendered.extend(done[1][2])
+        return parts, sent, digests, rendered
+
     root = copy_built(built, tmp_path / "p")
     n = len(study_pages(root))
     CHANGES["title"](root)
     assert 0 < generate_counting(root)[1] < n
-    assert len(answers) == 1 and answers[0][0] and not set(answers[0][0]) & {"data", "explorer"}
+    assert len(answers) == 1 and len(answers[0]) > 1  # one file for each job it took
+    parts = merged(answers[0])[0]
+    assert parts and not set(parts) & {"data", "explorer"}
     # every part made here first, so that the second process surely takes chunks of study pages
     monkeypatch.setattr(pages, "HERE", pages.HERE + pages.TAKEN)
     monkeypatch.setattr(pages, "TAKEN", ())
     CHANGES["summary"](root)
     assert 0 < generate_counting(root)[1] < n
-    parts, (sent, digests, rendered) = answers[1]
+    parts, sent, digests, rendered = merged(answers[1])
     assert not parts and digests  # it took study pages, and nothing else
     assert set(sent) == {urls.study_page(key) for key in rendered}
     assert set(rendered) <= set(digests)
     equals_an_uncached_build(root)
 
 
+@pytest.mark.parametrize("left", ["nothing", "every other job", "a damaged file", "every job"])
 def test_if_the_second_render_process_dies_its_share_is_rendered_here(built: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The worst case: the second process takes every chunk it can, then dies before it answers. This process
-    renders its share (the parts of the other pages and the study pages it took), and the output and the
-    cache are those of a build in one process."""
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     left: str) -> None:
+    """The worst case: the second process takes every chunk it can, then dies before it answers, having left
+    in the spool nothing, some of its jobs' results, a damaged file, or all of them. This process renders
+    what is missing (the parts of the other pages and the study pages it took), and the output and the cache
+    are those of a build in one process."""
     from generator import forked, pages
 
     def take_then_die(_sender: Any, job: Any, args: tuple[Any, ...]) -> None:
-        job(*args)
+        take, jobs, folder = args
+        if left == "every job":
+            job(*args)
+        n = 0
+        while True:
+            try:
+                i = take()
+            except StopIteration:
+                break
+            if (left == "every other job" and n % 2 == 0) or (left == "a damaged file" and n == 0):
+                result = pickle.dumps(jobs[i](False))
+                Path(folder, f"{n:05d}.done").write_bytes(result[:len(result) // 2] if left == "a damaged file"
+                                                          else result)
+            n += 1
         os._exit(3)
     monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
     monkeypatch.setattr(pages, "CHUNK", 9)
@@ -334,6 +366,37 @@ def test_canonical_text() -> None:
     assert canonical(("a", 1, None, True, 1.5)) == '["a",1,null,true,1.5]'
     with pytest.raises(TypeError):
         canonical(object())  # never repr()
+    with pytest.raises(TypeError):
+        canonical({1: "a"})  # {"1": "a"} has that text: a key that is not text is refused
+    assert canonical(dt.date(2026, 1, 31)) == '{"<date>":"2026-01-31"}' != canonical("2026-01-31")
+
+
+def test_a_number_that_is_not_finite_is_found_where_canonical_would_lose_it() -> None:
+    """orjson writes NaN and the infinities as null, the text of None: `finite` finds them first."""
+    assert canonical(float("inf")) == canonical(None)
+    assert finite({"a": [1.5, ("x", None)], "b": Point(1, frozenset())})
+    for bad in (float("inf"), {"a": [0, {"b": float("nan")}]}, (1, -float("inf")), {Point(1, frozenset()), 2.0e999},
+                Point(float("nan"), frozenset())):  # type: ignore[arg-type]
+        assert not finite(bad)
+
+
+def test_a_page_input_that_is_not_finite_is_refused_a_key() -> None:
+    """The check lets no such number into dataset.yaml or the codebook (their fields are text), but should one
+    reach the shared inputs of the study pages, they get no key (pages.render then renders without the cache)
+    rather than the key of None."""
+    from generator.check import check
+    from generator.load import load_project
+    from generator.model import build_model
+    from generator.render import Renderer
+
+    loaded = load_project(BASE)
+    result = check(loaded)
+    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                        result.screening)
+    keys = list(model.studies)
+    assert len(Renderer(model, {**result.dataset, "version": None}, result.changes).study_digests(keys)) == len(keys)
+    with pytest.raises(TypeError):
+        Renderer(model, {**result.dataset, "version": float("inf")}, result.changes).study_digests(keys)
 
 
 def test_the_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(built: Path, tmp_path: Path) -> None:
@@ -354,3 +417,30 @@ def test_the_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(bui
     after = {p.relative_to(root / DOCS).as_posix(): p.read_bytes() for p in (root / DOCS).rglob("*") if p.is_file()}
     assert after == before
     assert all(path.read_bytes()[40:47] != b"damaged" for path in cached)
+
+
+def test_the_spool_is_in_memory_only_where_there_is_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/dev/shm when it has room to spare, else the temporary folder (None): a container's /dev/shm is often
+    64 MB, less than the second render process leaves there at 10,000 studies."""
+    from generator import pages
+
+    monkeypatch.setattr(pages, "SHM", str(tmp_path))
+    monkeypatch.setattr(pages, "SHM_ROOM", 1)
+    assert pages._spool_folder() == str(tmp_path)
+    monkeypatch.setattr(pages, "SHM_ROOM", 1 << 62)
+    assert pages._spool_folder() is None
+    monkeypatch.setattr(pages, "SHM", str(tmp_path / "missing"))
+    monkeypatch.setattr(pages, "SHM_ROOM", 1)
+    assert pages._spool_folder() is None
+
+
+def test_a_spool_on_disk_gives_the_same_pages(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import pages
+
+    monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pages, "CHUNK", 3)
+    monkeypatch.setattr(pages, "SHM", str(tmp_path / "missing"))
+    root = copy_built(built, tmp_path / "p")
+    CHANGES["summary"](root)
+    generate_counting(root)
+    equals_an_uncached_build(root)
