@@ -91,10 +91,14 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
                 raise StopIteration
             return job
 
-        with tempfile.TemporaryDirectory(prefix="atlas-render-", dir=_spool_folder()) as spool:
+        with tempfile.TemporaryDirectory(prefix="atlas-render-", dir=_spool_folder(), ignore_cleanup_errors=True) as spool:
             child = forked.Forked(_spool, take, jobs, spool)
-            done = _run(_counter(len(mine)), mine, True)
-            _run(take, jobs, True, done)
+            try:
+                done = _run(_counter(len(mine)), mine, True)
+                _run(take, jobs, True, done)
+            except BaseException:  # a failure here (a bug, Ctrl-C): the other stops before its folder goes
+                child.stop()
+                raise
             child.result()  # None if it failed: what it finished is in the spool all the same
             for theirs in _unspool(spool):
                 done[0].update(theirs[0])

@@ -444,3 +444,25 @@ def test_a_spool_on_disk_gives_the_same_pages(built: Path, tmp_path: Path, monke
     CHANGES["summary"](root)
     generate_counting(root)
     equals_an_uncached_build(root)
+
+
+def test_a_failure_in_this_process_stops_the_other_and_leaves_no_spool(built: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in a part made here ends the step with its own error; the second process is stopped first, so
+    that its spool folder is deleted whole rather than written into while it goes."""
+    from generator import pages
+    from generator.render_compare import CompareRenderer
+
+    def broken(self: CompareRenderer) -> dict[str, str]:  # noqa: ARG001 - a method's signature
+        raise RuntimeError("a bug in the explorer")
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(pages, "SHM", str(shm))
+    monkeypatch.setattr(pages, "SHM_ROOM", 1)
+    monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(CompareRenderer, "explorer_files", broken)
+    root = copy_built(built, tmp_path / "p")
+    CHANGES["summary"](root)
+    with pytest.raises(RuntimeError, match="a bug in the explorer"):
+        generate(root, quiet=True)
+    assert list(shm.iterdir()) == []
