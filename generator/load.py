@@ -189,14 +189,15 @@ def load_record(path: Path, display: str, cache: LoadCache | None = None) -> tup
     text, diags = read_text(path, display, MAX_RECORD_BYTES)
     if text is None:
         return None, diags
+    key = b""
     if cache is not None:
-        data = cache.record(text)
+        key, data = cache.record(text)
         if data is not MISS:
             return Document(display, data, origin=path), []
     data = fastyaml.parse_plain(text, MAX_DEPTH)
     if data is not None:
         if cache is not None:
-            cache.put_record(text, data)
+            cache.put_record(key, data)
         return Document(display, data, origin=path), []
     return parse_yaml(text, display)
 

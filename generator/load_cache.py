@@ -37,24 +37,16 @@ FOLDER = Path("build/cache/load")
 FORMAT = b"atlas-load 1"
 RECORDS = "records.marshal"
 BIBLIOGRAPHY = "bibliography.pickle"
-LIBRARIES = ("bibtexparser", "PyYAML", "yaml-rs", "pylatexenc")  # the parsers; render_cache.LIBRARIES are in code_digest
+LIBRARIES = ("bibtexparser", "PyYAML", "yaml-rs", "pylatexenc")  # the parsers, beside render_cache.LIBRARIES
 MISS = object()
 
 
 def _code() -> bytes:
     # imported here, not with the module: `evidence check` imports this module (through load.py) but never
-    # uses the cache, and these two imports (Jinja with render_cache) were a tenth of its start-up
-    from importlib import metadata
+    # uses the cache, and Jinja (with render_cache) was a tenth of its start-up
+    from . import render_cache
 
-    from .render_cache import PACKAGE, code_digest
-
-    h = hashlib.sha256(code_digest(PACKAGE / "templates").encode())
-    for name in LIBRARIES:
-        try:
-            h.update(f"\0{name}={metadata.version(name)}".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"\0{name}=?".encode())
-    return h.hexdigest().encode()
+    return render_cache.code_digest(render_cache.PACKAGE / "templates", render_cache.LIBRARIES + LIBRARIES).encode()
 
 
 def _read(path: Path, code: bytes) -> bytes | None:
@@ -106,26 +98,26 @@ class LoadCache:
         self._bib: tuple[bytes, Any, list[Any]] | None = None  # a fresh read: its key, bibliography, diagnostics
 
     # --- records ---------------------------------------------------------------------------------
-    def record(self, text: str) -> Any:
-        """The data of a record file with this text, or MISS."""
+    def record(self, text: str) -> tuple[bytes, Any]:
+        """The key of a record file with this text (for `put_record` after a miss) and its data, or MISS."""
         key = hashlib.sha1(text.encode("utf-8")).digest()
         blob = self._stored.get(key)
         if blob is None:
-            return MISS
+            return key, MISS
         try:
             data = marshal.loads(blob)
         except (ValueError, EOFError, TypeError):
-            return MISS
+            return key, MISS
         self._used[key] = blob
         self.hits += 1
-        return data
+        return key, data
 
-    def put_record(self, text: str, data: Any) -> None:
+    def put_record(self, key: bytes, data: Any) -> None:
         try:
             blob = marshal.dumps(data)
         except ValueError:  # a value marshal cannot write: not cached
             return
-        self._used[hashlib.sha1(text.encode("utf-8")).digest()] = blob
+        self._used[key] = blob
 
     # --- the bibliography ------------------------------------------------------------------------
     def bibliography(self, path: Path) -> tuple[Any, list[Any]] | None:

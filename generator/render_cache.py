@@ -109,9 +109,10 @@ def finite(value: Any) -> bool:
     return True
 
 
-def code_digest(templates: Path) -> str:
+def code_digest(templates: Path, libraries: tuple[str, ...] = LIBRARIES) -> str:
     """The generator's own part of every key: its version, the bytes of its Python modules, of the template
-    tree and of the citation styles, and the versions of Python and of the libraries that shape a page.
+    tree and of the citation styles, and the versions of Python and of the `libraries` (by default those that
+    shape a page; the load cache adds the parsers).
 
     The modules are included, not only the version: a page is also made by code (escaping, links, the
     reference files), and a change there must not be hidden by an unchanged version number. The browser
@@ -119,7 +120,7 @@ def code_digest(templates: Path) -> str:
     """
     h = hashlib.sha256()
     h.update(FORMAT + b"\0" + __version__.encode() + b"\0" + platform.python_version().encode())
-    for name in LIBRARIES:
+    for name in libraries:
         try:
             version = metadata.version(name)
         except metadata.PackageNotFoundError:
