@@ -4,11 +4,11 @@ The one entry point of the render stage (build.py calls it). render.py and rende
 import each other's entry points: the comparative renderer uses the base renderer, and this module
 puts the two together.
 
-Where the machine has two cores, the work runs side by side, as jobs handed out as they come. This
-process first makes the parts of the other pages whose output is largest (`HERE`: the data files and the
-explorer's index), so that they are not sent over from the other process; that one meanwhile takes the
-other parts (`Renderer.parts`, `CompareRenderer.parts`: the matrices and their cells, the term pages,
-...), the longest first; then both take the study pages in chunks until none is left. Handing the jobs
+Where the machine has two cores, the work runs side by side, as jobs handed out as they come: first
+the parts of the other pages (`Renderer.parts`, `CompareRenderer.parts`: the matrices and their cells,
+the term pages, ...), the longest first; then the study pages in chunks until none is left. A chunk
+also gives each of its studies' pieces of the files made of every study (`Wholes`: the explorer's
+index, the dataset's files), which this process puts together at the end. Handing the jobs
 out as they come keeps the two busy for about as long whether most study pages are rendered (a first
 build) or read from the render cache (a rebuild, where the parts are most of the work). The pages do not
 depend on how the work is split, and they are put together in one fixed order, so the output is the same
@@ -17,16 +17,19 @@ and test_render_cache.py::test_two_processes_share_out_the_study_pages_and_fill_
 
 With a render cache (render_cache.py), its files are read once, before the fork; each chunk's study
 pages are looked up by their digests, those the cache holds are taken from it and only the others
-rendered. The second process hands back the pages it rendered and the digests of the others: this
-process reads those from the same cache, rather than have them sent over (75 MB at 10,000 studies).
+rendered, and the same for their pieces. The second process hands back the pages and pieces it made
+and the digests of the others: this process reads those from the same cache, rather than have them
+sent over (75 MB of pages at 10,000 studies).
 It hands them back job by job, as files in a spool folder (`_spool`), while this process is still at
 work: at the end this process reads them (0.1 s at 10,000 studies) rather than wait while one answer of
 67 MB is pickled and sent (0.6 s). Whatever that process did not leave there (it died) is done here.
-The cache is given the rendered pages here, in the one process that writes it (build.py saves it).
+The cache is given the rendered pages and made pieces here, in the one process that writes it (build.py
+saves it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import pickle
@@ -38,33 +41,88 @@ from typing import Any
 from . import forked, urls
 from .model import Model
 from .render import Renderer
-from .render_cache import StudyCache
+from .render_cache import StudyCache, canonical, pack_pages, unpack_pages
+from .render_cite import study_data
 from .render_compare import CompareRenderer
 
 PARALLEL_FROM = 400  # studies: below this, a second process costs more than it saves
 CHUNK = 250  # study pages taken at a time by whichever process is free
-# The parts whose pages are largest (at 10,000 studies the data files are 43 MB, the explorer's index 15 MB)
-# are done in this process, first, so that they are not sent over from the other: the other meanwhile takes
-# the rest of the parts, in the order they are handed out, the longest first, so that the last jobs are
-# short (CPU seconds at 10,000 studies: here, explorer 1.3 and data 1.0; handed out, matrices 1.5,
-# indexes 0.6, views 0.3, about 0.1).
-HERE = ("explorer", "data")
+# The parts of the other pages, handed out first and the longest first, so that the last jobs are short
+# (CPU seconds at 10,000 studies: matrices 1.2, indexes 0.4, views 0.3, about 0.1); any part not named
+# here follows them.
 TAKEN = ("matrices", "indexes", "views", "about")
 SHM = "/dev/shm"  # where the second process leaves its results, if the system has it (_spool)
 SHM_ROOM = 1 << 30  # bytes free there from which it is used
 
-Studies = tuple[dict[str, str], dict[str, str], list[str]]  # pages, study key -> digest, the keys rendered
-Done = tuple[dict[str, dict[str, str]], Studies]  # the parts done (name -> their pages), the study pages done
+# Every page is handed on as its UTF-8 bytes: a page read from the render cache is never decoded and encoded
+# again, and a rendered one is encoded in the process that rendered it (at 10,000 studies encoding the 170 MB
+# of build/docs in build._sync took 0.55 s).
+Pages = dict[str, bytes]
+# pages, study key -> digest, the keys whose pages were rendered, study key -> its pieces (packed: those
+# made, and in this process those read from the cache as well), the keys whose pieces were made
+Studies = tuple[Pages, dict[str, str], list[str], dict[str, bytes], list[str]]
+Done = tuple[dict[str, Pages], Studies]  # the parts done (name -> their pages), the study pages done
 Job = Callable[[bool], Done]
+
+
+class Wholes:
+    """The files made of one piece of every study: the explorer's index (an entry a study) and the dataset's
+    files (a row of data/studies.csv, the rows of data/claims.csv, a record of data/evidence.json).
+
+    A study's pieces are made with its page (in whichever process renders that) and kept in the render cache
+    beside it, under a key made from the page's digest, which covers everything they are made from (the
+    study, its formatted references, the field spec, the code), and a digest of the explorer's term
+    positions (`salt`), the one thing they read from the rest of the base. A one-record rebuild then puts
+    the files together from 10,000 stored pieces rather than making them again (0.9 CPU-s at 10,000
+    studies). The files have the bytes of files written in one go (tests/test_render_cache.py)."""
+
+    def __init__(self, base: Renderer, compare: CompareRenderer) -> None:
+        self.base, self.compare = base, compare
+        positions = canonical(compare.explorer_facets[1])  # worked out before any fork
+        self.salt = hashlib.sha256(PIECES + b"\0" + positions.encode("utf-8")).digest()
+
+    def key(self, digest: str) -> str:
+        """The cache key of the pieces of the study whose page has `digest`."""
+        return hashlib.sha256(self.salt + digest.encode("ascii")).hexdigest()
+
+    def make(self, key: str) -> bytes:
+        """A study's pieces, packed: a line of the first three's lengths, then the four one after another."""
+        entry = self.compare.explorer_entry(key)
+        row, claims, record = study_data(self.base.model, key)
+        return b"%d %d %d\n" % (len(entry), len(row), len(claims)) + entry + row + claims + record
+
+    @staticmethod
+    def unpack(packed: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
+        """The four pieces, or None for bytes that are not a packing of them."""
+        end = packed.find(b"\n")
+        try:
+            a, b, c = (int(n) for n in packed[:end].split(b" ")) if end > 0 else (-1, -1, -1)
+        except ValueError:
+            return None
+        if min(a, b, c) < 0 or end + 1 + a + b + c > len(packed):
+            return None
+        i = end + 1
+        return packed[i:i + a], packed[i + a:i + a + b], packed[i + a + b:i + a + b + c], packed[i + a + b + c:]
+
+    def files(self, pieces: list[tuple[bytes, bytes, bytes, bytes]]) -> dict[str, Pages]:
+        """The explorer's files and the dataset's files, from every study's pieces in the order of the studies."""
+        return {"data": self.base.data_files([p[1:] for p in pieces]),
+                "explorer": self.compare.explorer_files([p[0] for p in pieces])}
+
+
+PIECES = b"atlas-study-pieces 1"  # in every pieces key; a new packing changes it
+PART = b"atlas-part 1"  # in every part's key (_part_key); a new packing changes it
 
 
 def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str,
            cite_cache: MutableMapping[str, str] | None = None, corrections: str = "",
-           study_cache: StudyCache | None = None, template_cache: Path | None = None) -> dict[str, str]:
-    """Every page; with a `study_cache`, the study pages it holds are read from it, and those rendered are put in it;
+           study_cache: StudyCache | None = None, template_cache: Path | None = None) -> Pages:
+    """Every page, as UTF-8; with a `study_cache`, the study pages it holds are read from it, and those rendered are put in it;
     with a `template_cache` folder, the compiled templates are kept there."""
     base = Renderer(model, dataset, changes, bib_text, cite_cache, corrections=corrections,
                     template_cache=template_cache)
+    compare = CompareRenderer(base)
+    wholes = Wholes(base, compare)
     cache = study_cache or StudyCache(None)
     if cache.folder is not None:
         try:
@@ -73,13 +131,12 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             cache = StudyCache(None)
     cache.load()
     keys = list(model.studies)
-    parts = {**base.parts(), **CompareRenderer(base).parts()}  # in the order the pages are put together
-    mine = [_part(name, parts[name]) for name in HERE if name in parts]
-    jobs = [_part(name, parts[name]) for name in TAKEN if name in parts]
-    jobs += [_part(name, make) for name, make in parts.items() if name not in HERE + TAKEN]
-    jobs += [_chunk(base, keys[start:start + CHUNK], cache) for start in range(0, len(keys), CHUNK)]
+    parts = {**base.parts(), **compare.parts()}  # in the order the pages are put together
+    jobs = [_part(name, parts[name], base, cache) for name in TAKEN if name in parts]
+    jobs += [_part(name, make, base, cache) for name, make in parts.items() if name not in TAKEN]
+    jobs += [_chunk(base, wholes, keys[start:start + CHUNK], cache) for start in range(0, len(keys), CHUNK)]
     if len(keys) < PARALLEL_FROM or not forked.available():
-        done = _run(_counter(len(mine) + len(jobs)), mine + jobs, True)
+        done = _run(_counter(len(jobs)), jobs, True)
     else:
         handed_out = multiprocessing.get_context("fork").Value("i", 0)
 
@@ -94,8 +151,7 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
         with tempfile.TemporaryDirectory(prefix="atlas-render-", dir=_spool_folder(), ignore_cleanup_errors=True) as spool:
             child = forked.Forked(_spool, take, jobs, spool)
             try:
-                done = _run(_counter(len(mine)), mine, True)
-                _run(take, jobs, True, done)
+                done = _run(take, jobs, True)
             except BaseException:  # a failure here (a bug, Ctrl-C): the other stops before its folder goes
                 child.stop()
                 raise
@@ -103,29 +159,66 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             for theirs in _unspool(spool):
                 _add(done, theirs)
         # what the second process did not finish (it failed) is done here, where an error then shows
-        missing = [_part(name, parts[name]) for name in parts if name not in done[0]]
+        missing = [_part(name, parts[name], base, cache) for name in parts if name not in done[0]]
         left = [key for key in keys if key not in done[1][1] and urls.study_page(key) not in done[1][0]]
         if left:
-            missing.append(_chunk(base, left, cache))
+            missing.append(_chunk(base, wholes, left, cache))
         _run(_counter(len(missing)), missing, True, done)
-    found, digests, rendered = done[1]
+    return _put_together(base, wholes, cache, keys, list(parts), done)
+
+
+def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[str], parts: list[str],
+                  done: Done) -> Pages:
+    """Every page, in one fixed order however the work was shared out: the study pages, the parts, then the
+    files made of every study's pieces; the cache is given what was rendered and made."""
+    found, digests, rendered, packed, made = done[1]
     cache.keep(digests.values())
     for key in rendered:
         if key in digests:
             cache.put(digests[key], found[urls.study_page(key)])
     cache.hits += len(keys) - len(rendered)
-    pages: dict[str, str] = {}
+    pages: Pages = {}
+    pieces = []
+    made_here = set(made)
     for key in keys:  # in the order of the keys, however shared out
         page = urls.study_page(key)
         text = found.get(page)
         if text is None:  # read from the cache by the second process: read here from the same bytes
             text = cache.get(digests[key])
             if text is None:  # the same bytes pass the same check; rendered rather than lost all the same
-                text = base.render_studies([key])[page]
+                text = base.render_studies([key])[page].encode("utf-8")
         pages[page] = text
+        pieces.append(_pieces(wholes, cache, key, digests.get(key), packed.get(key), key in made_here))
     for name in parts:
         pages.update(done[0][name])
+        part_key = _part_key(base, cache, name)
+        if part_key is not None:
+            cache.keep([part_key])
+            if cache.get_bytes(part_key) is None:  # made in this build (or damaged in the cache)
+                cache.put(part_key, pack_pages(done[0][name]))
+    for whole in wholes.files(pieces).values():
+        pages.update(whole)
     return pages
+
+
+def _pieces(wholes: Wholes, cache: StudyCache, key: str, digest: str | None, packed: bytes | None,
+            made: bool) -> tuple[bytes, bytes, bytes, bytes]:
+    """A study's pieces: as a job left them, or read from the cache (where the second process read them), or
+    made here; those made are put in the cache."""
+    store = wholes.key(digest) if digest is not None and cache.folder is not None else None
+    if packed is None and store is not None:
+        packed = cache.get_bytes(store)
+        made = False
+    found = wholes.unpack(packed) if packed is not None else None
+    if found is None:  # the second process failed before it answered, or bytes that pass the check but do not unpack
+        packed, made = wholes.make(key), True
+        found = wholes.unpack(packed)
+        assert found is not None  # what make() packs unpacks
+    if store is not None:
+        cache.keep([store])
+        if made and packed is not None:
+            cache.put(store, packed)
+    return found
 
 
 def _counter(n: int) -> Callable[[], int]:
@@ -133,22 +226,38 @@ def _counter(n: int) -> Callable[[], int]:
     return iter(range(n)).__next__
 
 
-def _part(name: str, make: Callable[[], dict[str, str]]) -> Job:
+def _part(name: str, make: Callable[[], dict[str, str]], base: Renderer, cache: StudyCache) -> Job:
+    """A part of the other pages: read from the render cache where it holds the part made from the same
+    inputs (`_part_key`), made otherwise (`_put_together` puts it in the cache)."""
     def job(_here: bool) -> Done:
-        return {name: make()}, ({}, {}, [])
+        key = _part_key(base, cache, name)
+        stored = cache.get_bytes(key) if key is not None else None
+        pages = unpack_pages(stored) if stored is not None else None
+        if pages is None:
+            pages = _encoded(make())
+        return {name: pages}, ({}, {}, [], {}, [])
     return job
 
 
-def _chunk(base: Renderer, keys: list[str], cache: StudyCache) -> Job:
+def _part_key(base: Renderer, cache: StudyCache, name: str) -> str | None:
+    """The cache key of a part of the other pages: its name and what every such part is made from
+    (`Renderer.parts_digest`). None without a cache (the digest is then not worked out)."""
+    digest = base.parts_digest() if cache.folder is not None else None
+    if digest is None:
+        return None
+    return hashlib.sha256(PART + b"\0" + name.encode("utf-8") + b"\0" + digest.encode("ascii")).hexdigest()
+
+
+def _chunk(base: Renderer, wholes: Wholes, keys: list[str], cache: StudyCache) -> Job:
     def job(here: bool) -> Done:
-        return {}, _studies(base, keys, cache, here)
+        return {}, _studies(base, wholes, keys, cache, here)
     return job
 
 
 def _run(take: Callable[[], int], jobs: list[Job], here: bool, out: Done | None = None) -> Done:
     """Every job this process takes, added to `out`. `here`: this is the process that puts the pages
     together; the other leaves out the study pages it read from the cache."""
-    out = out if out is not None else ({}, ({}, {}, []))
+    out = out if out is not None else ({}, ({}, {}, [], {}, []))
     for result in _taken(take, jobs, here):
         _add(out, result)
     return out
@@ -203,24 +312,39 @@ def _unspool(folder: str) -> list[Done]:
 
 def _add(out: Done, result: Done) -> None:
     """One job's result, added to what is done."""
-    parts, (pages, digests, rendered) = result
+    parts, (pages, digests, rendered, packed, made) = result
     out[0].update(parts)
     out[1][0].update(pages)
     out[1][1].update(digests)
     out[1][2].extend(rendered)
+    out[1][3].update(packed)
+    out[1][4].extend(made)
 
 
-def _studies(base: Renderer, keys: list[str], cache: StudyCache, here: bool = True) -> Studies:
-    """The study pages of `keys`, read from the cache where it holds them and rendered where not; also
-    each study's digest and the keys rendered. Not `here`, the pages read from the cache are left out."""
+def _studies(base: Renderer, wholes: Wholes, keys: list[str], cache: StudyCache, here: bool = True) -> Studies:
+    """The study pages of `keys`, read from the cache where it holds them and rendered where not, and the same
+    for their pieces (`Wholes`); also each study's digest, the keys rendered and the keys whose pieces were
+    made. Not `here`, the pages and pieces read from the cache are left out (this process reads them)."""
     if cache.folder is None:
-        return base.render_studies(keys), {}, list(keys)
+        return _encoded(base.render_studies(keys)), {}, list(keys), {key: wholes.make(key) for key in keys}, list(keys)
     digests = base.study_digests(keys)
     found = {key: cache.get(digests[key]) for key in keys}
     todo = [key for key, text in found.items() if text is None]
-    pages = base.render_studies(todo)
-    if here:
-        for key, text in found.items():
-            if text is not None:
-                pages[urls.study_page(key)] = text
-    return pages, digests, todo
+    pages = _encoded(base.render_studies(todo))
+    packed: dict[str, bytes] = {}
+    made: list[str] = []
+    for key in keys:
+        stored = cache.get_bytes(wholes.key(digests[key]))
+        if stored is None or wholes.unpack(stored) is None:
+            packed[key] = wholes.make(key)
+            made.append(key)
+        elif here:
+            packed[key] = stored
+        text = found[key]
+        if here and text is not None:
+            pages[urls.study_page(key)] = text
+    return pages, digests, todo, packed, made
+
+
+def _encoded(pages: dict[str, str]) -> Pages:
+    return {rel: text.encode("utf-8") for rel, text in pages.items()}

@@ -8,10 +8,12 @@ passes unchanged, so contributor text can never become markup or script.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
 import json
+import operator
 import posixpath
 import re
 from collections.abc import Callable, MutableMapping
@@ -26,9 +28,10 @@ from .codebook import country_name
 from .compare import matrix_slug
 from .csl import STYLES
 from .model import COMPARED, Claim, Model, Study
-from .render_cache import canonical, code_digest, finite
+from .render_cache import canonical_bytes, code_digest, finite
 from .render_cache import template_cache as render_cache_templates
 from .render_cite import (
+    DataPieces,
     dataset_files,
     formatted,
     highwire_tags,
@@ -39,6 +42,10 @@ from .schema import CLAIM_LIST_FIELDS
 from .urls import href, relpath
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The fields of a study that its own page prints and no other part of the site (nor do the parts read them):
+# left out of `Renderer.parts_digest`, so that editing one of them in a record makes no part again.
+PAGE_ONLY_FIELDS = (spec.SUMMARY, spec.CODING_NOTE, spec.SOURCES, "related", "record_path")
+_PARTS_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Study) if f.name not in PAGE_ONLY_FIELDS))
 # the vocabulary of a source's kind, as the field spec names it
 _SOURCE_KINDS = next(f.vocabulary or "" for f in spec.SOURCE_FIELDS if f.name == f"{spec.SOURCES}.{spec.KIND}")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -156,6 +163,7 @@ class Renderer:
         self.folder = "."  # its folder
         self._links: dict[tuple[Any, ...], Markup] = {}
         self._shared_inputs: Any = None  # study_digests' hash of what every study page is made from
+        self._parts_digest: str | None = None
         self._terms: dict[tuple[str, str], tuple[str, str, str]] = {}
 
     # --- links (the only way markup enters a page) ---------------------------------
@@ -402,7 +410,7 @@ class Renderer:
             }
             if not finite(shared):  # a float YAML read as infinity: canonical would write it as None's null
                 raise TypeError("a number that is not finite has no canonical form")
-            self._shared_inputs = hashlib.sha256(canonical(shared).encode("utf-8"))
+            self._shared_inputs = hashlib.sha256(canonical_bytes(shared))
             self._terms = {(t.dimension, t.value): (t.section, t.slug, t.label)
                            for d in m.dimensions.values() for t in d.terms}
         shared, terms = self._shared_inputs, self._terms
@@ -422,15 +430,44 @@ class Renderer:
                 "terms": [terms.get(pair) for pair in linked],  # the pairs are in s.codes and its claims' codes
             }
             h = shared.copy()
-            h.update(canonical(inputs).encode("utf-8"))
+            h.update(canonical_bytes(inputs))
             out[key] = h.hexdigest()
         return out
+
+    def parts_digest(self) -> str | None:
+        """The digest of everything the parts of the site other than the study pages are made from (`parts`,
+        `CompareRenderer.parts`: the matrices and their cells, the term and index pages, the views, the home
+        page), for the render cache: the inputs every study page shares (`study_digests`), the changes, the
+        corrections, the screening and, of every study, all but what only its own page prints
+        (`PAGE_ONLY_FIELDS`). A one-record edit of a summary, a coding note or a source then reuses every
+        part (2 CPU-s at 10,000 studies); any other edit makes them all again.
+        tests/test_render_cache.py checks that changing a field left out changes no part.
+
+        None where an input has no canonical form (a YAML oddity in dataset.yaml or the changes): the parts
+        are then made every time."""
+        if self._parts_digest is None:
+            m = self.model
+            whole = {"changes": self.changes, "corrections": self.corrections, "years": m.years,
+                     "screening": m.screening, "flows": m.flows}
+            try:
+                if self._shared_inputs is None:
+                    self.study_digests([])
+                if not finite(whole):
+                    return None
+                h = self._shared_inputs.copy()
+                h.update(b"\0parts\0")
+                h.update(canonical_bytes(whole))
+                h.update(canonical_bytes([_PARTS_FIELDS(s) for s in m.studies.values()]))
+            except TypeError:
+                return None
+            self._parts_digest = h.hexdigest()
+        return self._parts_digest
 
     def parts(self) -> dict[str, Callable[[], dict[str, str]]]:
         """Every page of the base renderer but the study pages (`render_studies`), in parts that do not
         depend on each other, so that two processes can share them out (pages.py puts them together in
         this order)."""
-        return {"indexes": self.index_pages, "data": self.data_files, "about": self.about_pages}
+        return {"indexes": self.index_pages, "about": self.about_pages}
 
     def index_pages(self) -> dict[str, str]:
         """The studies index, and each dimension's index and term pages."""
@@ -444,9 +481,10 @@ class Renderer:
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field)
         return out
 
-    def data_files(self) -> dict[str, str]:
-        """The dataset's downloads (CSV, JSON, the bibliography, the data package)."""
-        return dataset_files(self.model, self.dataset, self.bib_text)
+    def data_files(self, pieces: list[DataPieces] | None = None) -> dict[str, bytes]:
+        """The dataset's downloads (CSV, JSON, the bibliography, the data package) as UTF-8, from each study's `pieces`
+        (render_cite.study_data) where given (pages.Wholes: they are made with the study pages)."""
+        return dataset_files(self.model, self.dataset, self.bib_text, pieces)
 
     def about_pages(self) -> dict[str, str]:
         """The home page, the diagnostics list, downloads, changes, corrections and screening."""

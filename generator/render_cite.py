@@ -151,26 +151,42 @@ def study_columns(model: Model) -> list[str]:
             *(f.name for f in model.specs), spec.SOURCES, "unconfirmed_fields"]
 
 
-def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[str, str]:
+DataPieces = tuple[bytes, bytes, bytes]  # a study's row of studies.csv, its rows of claims.csv, its evidence.json record
+
+
+def study_data(model: Model, key: str) -> DataPieces:
+    """What one study contributes to the dataset's files, each piece as the bytes it has there: its row of
+    data/studies.csv, its rows of data/claims.csv (one per claim) and its record in data/evidence.json.
+    Made from the study alone and the field spec (pages.py keeps them in the render cache by the study's digest)."""
+    s = model.studies[key]
     code_fields = [f.name for f in model.specs]
+    row = [key, "; ".join(s.authors), s.year, s.title, s.entry_type, s.container, s.doi or "",
+           s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in code_fields],
+           "; ".join(src.url for src in s.sources), "; ".join(s.unconfirmed)]
+    claims = [[key, str(c.index), c.kind, c.claim, c.locator, *["; ".join(c.codes[x]) for x in CLAIM_LIST_FIELDS]]
+              for c in s.claims]
+    record = {"key": key, "reference": s.csl, spec.SUMMARY: s.summary, spec.CODING_NOTE: s.coding_note,
+              "codes": {f: list(s.codes[f]) for f in code_fields},
+              spec.SOURCES: [{spec.URL: src.url, spec.KIND: src.kind, spec.NOTE: src.note} for src in s.sources],
+              "unconfirmed_fields": list(s.unconfirmed), "doubtful_fields": list(s.doubtful),
+              spec.CLAIMS: [{"index": c.index, spec.KIND: c.kind, spec.CLAIM: c.claim, spec.LOCATOR: c.locator,
+                             "codes": {x: list(c.codes[x]) for x in CLAIM_LIST_FIELDS}} for c in s.claims]}
+    return _csv([row]).encode("utf-8"), _csv(claims).encode("utf-8"), orjson.dumps(record)
+
+
+def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str,
+                  pieces: list[DataPieces] | None = None) -> dict[str, bytes]:
+    """The dataset's files, as UTF-8, put together from each study's `pieces` (`study_data`, in the order of
+    the studies; made here when not given). The same bytes as writing each file in one go
+    (tests/test_render_cache.py): csv writes row by row, and a JSON record is written the same inside a
+    list as alone."""
+    if pieces is None:
+        pieces = [study_data(model, key) for key in model.studies]
     study_cols = study_columns(model)
-    studies = [study_cols]
-    claims = [["study", spec.CLAIM, spec.KIND, "text", spec.LOCATOR, *CLAIM_LIST_FIELDS]]
-    records = []
-    for key, s in model.studies.items():
-        studies.append([key, "; ".join(s.authors), s.year, s.title, s.entry_type, s.container, s.doi or "",
-                        s.summary, s.coding_note, *["; ".join(s.codes[f]) for f in code_fields],
-                        "; ".join(src.url for src in s.sources), "; ".join(s.unconfirmed)])
-        for c in s.claims:
-            claims.append([key, str(c.index), c.kind, c.claim, c.locator,
-                           *["; ".join(c.codes[x]) for x in CLAIM_LIST_FIELDS]])
-        records.append({"key": key, "reference": s.csl, spec.SUMMARY: s.summary, spec.CODING_NOTE: s.coding_note,
-                        "codes": {f: list(s.codes[f]) for f in code_fields},
-                        spec.SOURCES: [{spec.URL: src.url, spec.KIND: src.kind, spec.NOTE: src.note}
-                                       for src in s.sources],
-                        "unconfirmed_fields": list(s.unconfirmed), "doubtful_fields": list(s.doubtful),
-                        spec.CLAIMS: [{"index": c.index, spec.KIND: c.kind, spec.CLAIM: c.claim, spec.LOCATOR: c.locator,
-                                    "codes": {x: list(c.codes[x]) for x in CLAIM_LIST_FIELDS}} for c in s.claims]})
+    claims_head = ["study", spec.CLAIM, spec.KIND, "text", spec.LOCATOR, *CLAIM_LIST_FIELDS]
+    studies_csv = _csv([study_cols]).encode("utf-8") + b"".join(p[0] for p in pieces)
+    claims_csv = _csv([claims_head]).encode("utf-8") + b"".join(p[1] for p in pieces)
+    records = orjson.Fragment(b"[" + b",".join(p[2] for p in pieces) + b"]")
     evidence = {"title": dataset.get("title", ""), "version": dataset.get("version", ""),
                 "released": dataset.get("released", ""), "studies": records}
 
@@ -191,7 +207,7 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
             {"name": spec.CLAIMS, "path": f"{spec.CLAIMS}.csv", "format": "csv", "mediatype": "text/csv",
              "encoding": "utf-8",
              "description": "One row per claim: kind 'finding' (from the study's own data) or 'argument'.",
-             "schema": {"fields": fields(claims[0], integer=(spec.CLAIM,)), "primaryKey": ["study", spec.CLAIM],
+             "schema": {"fields": fields(claims_head, integer=(spec.CLAIM,)), "primaryKey": ["study", spec.CLAIM],
                         "foreignKeys": [{"fields": ["study"], "reference": {"resource": "studies", "fields": ["key"]}}]}},
             {"name": "evidence", "path": "evidence.json", "format": "json", "mediatype": "application/json",
              "encoding": "utf-8"},
@@ -200,10 +216,10 @@ def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str) -> dict[
         ],
     }
     return {
-        "data/studies.csv": _csv(studies),
-        f"data/{spec.CLAIMS}.csv": _csv(claims),
+        "data/studies.csv": studies_csv,
+        f"data/{spec.CLAIMS}.csv": claims_csv,
         # compact: at 10,000 studies indentation alone would add a third to the file
-        "data/evidence.json": orjson.dumps(evidence).decode("utf-8") + "\n",
-        "data/datapackage.json": json.dumps(package, indent=2, ensure_ascii=False) + "\n",
-        "data/references.bib": bib_text,
+        "data/evidence.json": orjson.dumps(evidence) + b"\n",
+        "data/datapackage.json": (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "data/references.bib": bib_text.encode("utf-8"),
     }

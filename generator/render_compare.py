@@ -8,6 +8,7 @@ checks because MkDocs does not check links in raw HTML.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable
@@ -66,7 +67,7 @@ class CompareRenderer:
     def parts(self) -> dict[str, Callable[[], dict[str, str]]]:
         """The comparative pages in parts that do not depend on each other, so that two processes can share
         them out (pages.py puts them together in this order)."""
-        return {"matrices": self.matrix_pages, "views": self.view_pages, "explorer": self.explorer_files}
+        return {"matrices": self.matrix_pages, "views": self.view_pages}
 
     def matrix_pages(self) -> dict[str, str]:
         """Each matrix (its page, its CSV and a page per filled cell) and the page listing them."""
@@ -107,14 +108,15 @@ class CompareRenderer:
         out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
         return out
 
-    def explorer_files(self) -> dict[str, str]:
-        """The explorer's page and the index it filters."""
-        out: dict[str, str] = {}
-        out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md")
-        data = orjson.dumps(self.explorer_index(), option=orjson.OPT_SORT_KEYS).decode("utf-8")  # compact, UTF-8
+    def explorer_files(self, entries: list[bytes] | None = None) -> dict[str, bytes]:
+        """The explorer's page and the index it filters, as UTF-8, put together from each study's entry
+        (`explorer_entry`, in the order of the studies; made here when not given)."""
+        out: dict[str, bytes] = {}
+        out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md").encode("utf-8")
+        data = orjson.dumps(self.explorer_index(entries), option=orjson.OPT_SORT_KEYS)  # compact, UTF-8
         # a script, not fetch(): the explorer then also works from a folder on disk (file://); the same
         # data is in data/evidence.json for other programs, so no JSON copy of the index is written
-        out["explore/studies.js"] = EXPLORER_PREFIX + data + ";\n"
+        out["explore/studies.js"] = EXPLORER_PREFIX.encode("utf-8") + data + b";\n"
         return out
 
     def caption(self, m: Matrix) -> str:
@@ -147,40 +149,55 @@ class CompareRenderer:
         """The explorer's facets: the faceted dimensions of the spec, vocabularies added to the codebook included."""
         return tuple(f.name for f in self.model.specs if f.faceted)
 
-    def explorer_index(self) -> dict[str, Any]:
-        """The static index the explorer filters in the browser."""
-        m = self.model
+    @functools.cached_property
+    def explorer_facets(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+        """The explorer's facets (each with the terms that have studies), and each term's position in its
+        facet's list, by which a study's codes are written in the index."""
         facets = []
-        facets_shown = self.facets()
         position: dict[str, dict[str, int]] = {}
-        for field in facets_shown:
-            dim = m.dimensions[field]
+        for field in self.facets():
+            dim = self.model.dimensions[field]
             terms = [t for t in dim.terms if t.studies]
             facets.append({"field": field, "title": dim.title,
                            "terms": [{"value": t.value, "label": t.label} for t in terms]})
             position[field] = {t.value: i for i, t in enumerate(terms)}
-        # Compact (issue #17: 3 MB of 19.6 at 10,000 studies): a study's codes are positions in its facet's
-        # list of terms, a field without codes and an empty list are left out, a title, container or DOI
-        # that is its CSL item's as plain text is left out (SAME_AS_CSL; an empty one is its CSL item's
-        # absent value), and a study's address is `study_base` and its key. expand_explorer_index (and atlas.js's
-        # expand) give the full form back.
-        studies = []
-        for key, s in m.studies.items():
-            study: dict[str, Any] = {
-                "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
-                "entry_type": s.entry_type, "container": s.container, "doi": s.doi,
-                "codes": {f: [position[f][v] for v in s.codes[f]] for f in facets_shown if s.codes[f]},
-                "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
-            }
-            for field, csl_key in SAME_AS_CSL.items():  # most titles, containers and DOIs are the CSL item's
-                if (study[field] or "") == csl_plain(s.csl.get(csl_key)):
-                    del study[field]
-            if s.unconfirmed:
-                study["unconfirmed_fields"] = list(s.unconfirmed)
-            studies.append(study)
-        side = [f for f in spec.SIDE_BY_SIDE if f in facets_shown]
-        columns = [c for c in study_columns(m) if c not in LONG_TEXT_COLUMNS]
-        return {"facets": facets, "studies": studies, "compared": list(COMPARED), "csv_columns": columns,
+        return facets, position
+
+    def explorer_entry(self, key: str) -> bytes:
+        """One study in the explorer's index, as the JSON text it has there.
+
+        Made from the study alone, its formatted references and the positions of the facets' terms
+        (pages.py keeps it in the render cache by the study's digest and a digest of those positions).
+        Compact (issue #17: 3 MB of 19.6 at 10,000 studies): a study's codes are positions in its facet's
+        list of terms, a field without codes and an empty list are left out, a title, container or DOI
+        that is its CSL item's as plain text is left out (SAME_AS_CSL; an empty one is its CSL item's
+        absent value), and a study's address is `study_base` and its key. expand_explorer_index (and
+        atlas.js's expand) give the full form back."""
+        s = self.model.studies[key]
+        position = self.explorer_facets[1]
+        study: dict[str, Any] = {
+            "key": key, "title": s.title, "authors": list(s.authors), "year": s.year, "cite": s.short_cite,
+            "entry_type": s.entry_type, "container": s.container, "doi": s.doi,
+            "codes": {f: [position[f][v] for v in s.codes[f]] for f in position if s.codes[f]},
+            "bibtex": bibtex_of(s), "ris": ris_of(s), "csl": s.csl, "apa": plain(self.base.refs["apa"][key]),
+        }
+        for field, csl_key in SAME_AS_CSL.items():  # most titles, containers and DOIs are the CSL item's
+            if (study[field] or "") == csl_plain(s.csl.get(csl_key)):
+                del study[field]
+        if s.unconfirmed:
+            study["unconfirmed_fields"] = list(s.unconfirmed)
+        return orjson.dumps(study, option=orjson.OPT_SORT_KEYS)
+
+    def explorer_index(self, entries: list[bytes] | None = None) -> dict[str, Any]:
+        """The static index the explorer filters in the browser; its studies are the `entries` (as JSON text,
+        written as they are)."""
+        if entries is None:
+            entries = [self.explorer_entry(key) for key in self.model.studies]
+        facets, position = self.explorer_facets
+        side = [f for f in spec.SIDE_BY_SIDE if f in position]
+        columns = [c for c in study_columns(self.model) if c not in LONG_TEXT_COLUMNS]
+        return {"facets": facets, "studies": orjson.Fragment(b"[" + b",".join(entries) + b"]"),
+                "compared": list(COMPARED), "csv_columns": columns,
                 "study_base": href(urls.EXPLORER, urls.index_page("studies")),
                 "side": {"dims": side, "rows": {f: list(spec.side_by_side_rows(f)) for f in side}}}
 

@@ -145,6 +145,37 @@ def test_the_citation_cache_keeps_one_builds_references_and_is_rewritten_only_wh
     assert sum("retitled" in v.lower() for v in second.values()) == len(STYLES)  # Chicago: "Retitled"
 
 
+@pytest.mark.parametrize("second_core", [True, False])
+def test_the_last_sites_folders_are_made_by_a_process_or_a_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 second_core: bool) -> None:
+    """A forked process makes the folders where there is a second core (as a thread it took turns with the
+    generator for the interpreter's lock), a thread where not; the same folders either way, and none when
+    the build stops first (discard)."""
+    import os
+
+    from generator import build as build_module
+    from generator import forked
+
+    site = tmp_path / "site"
+    for rel in ("studies/a", "studies/b", "logics/community", "pagefind/fragment"):
+        (site / rel).mkdir(parents=True)
+    monkeypatch.setattr(forked, "available", lambda: second_core)
+    (tmp_path / "made").mkdir()
+    premade = build_module._Premade(site, tmp_path / "made")
+    assert (premade._child is not None) == second_core and (premade._thread is not None) != second_core
+    assert premade.wait()
+    made = [rel.replace(os.sep, "/") for rel in premade.made]
+    assert all(made.index(rel.rsplit("/", 1)[0]) < i for i, rel in enumerate(made) if rel.count("/") > 1)  # parents first
+    assert sorted(p.relative_to(tmp_path / "made").as_posix() for p in (tmp_path / "made").rglob("*")) == [
+        "logics", "logics/community", "studies", "studies/a", "studies/b"]
+    premade.discard()
+    assert not (tmp_path / "made").exists()
+    (tmp_path / "made").mkdir()
+    stopped = build_module._Premade(site, tmp_path / "made")
+    stopped.discard()  # a build that failed before it asked for them
+    assert not (tmp_path / "made").exists()
+
+
 def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_removed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """build._Premade makes the last site's folders while the generator runs, and the atlas-cache plugin

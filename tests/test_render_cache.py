@@ -48,14 +48,28 @@ def study_pages(root: Path) -> dict[str, str]:
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted((root / STUDIES).glob("*.md")) if p.stem != "index"}
 
 
-def cache_entries(root: Path) -> dict[str, Path]:
-    """Digest -> the file of the render cache holding its page; every file is read whole."""
+def cache_entries(root: Path, kind: str | None = None) -> dict[str, Path]:
+    """Digest -> the file of the render cache holding it, in the order of the files and of the entries in
+    them; every file is read whole. With a `kind`, only the study pages ("page") or only the pieces of the
+    files made of every study ("pieces", pages.Wholes)."""
     out: dict[str, Path] = {}
     for path in sorted((root / FOLDER).glob("*" + SUFFIX)):
         entries, whole = _entries(path.read_bytes(), path.name[:2])
         assert whole, path
-        out.update(dict.fromkeys(entries, path))
+        for digest, (data, start, _length, _crc) in entries.items():
+            if kind is None or kind == entry_kind(data[start:start + 64]):
+                out[digest] = path
     return out
+
+
+def entry_kind(head: bytes) -> str:
+    """A study page begins with its front matter; a study's pieces with a line of three lengths; a part of
+    the other pages (pages._part) with a line of two, its first page's path and text."""
+    if head.startswith(b"---"):
+        return "page"
+    line = head.split(b"\n", 1)[0].split(b" ")
+    assert all(n.isdigit() for n in line) and len(line) in (2, 3), head
+    return "pieces" if len(line) == 3 else "part"
 
 
 def equals_an_uncached_build(root: Path) -> None:
@@ -71,8 +85,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("cache") / "project")
     changed, reused = generate_counting(root)
     assert changed > 0 and reused == 0
-    assert len(cache_entries(root)) == len(study_pages(root))
+    n = len(study_pages(root))
+    assert len(cache_entries(root, "page")) == len(cache_entries(root, "pieces")) == n
+    assert len(cache_entries(root, "part")) == PARTS
+    assert len(cache_entries(root)) == 2 * n + PARTS
     return root
+
+
+PARTS = 4  # the parts of the other pages (Renderer.parts, CompareRenderer.parts), each one entry
 
 
 def copy_built(built: Path, dest: Path) -> Path:
@@ -145,12 +165,15 @@ def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path,
     assert generate_counting(root) == (0, n)  # the second process's pages were put in the cache too
 
 
-def test_the_second_process_sends_back_no_cached_page_and_not_the_largest_parts(built: Path, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the second render process hands back (a file per job it did, pages._spool) holds neither the data
-    files nor the explorer's index (the largest outputs, made here: pages.HERE), and of the study pages only
-    those it rendered: this process reads the cached ones from its own copy of the cache."""
+def test_the_second_process_sends_back_only_what_it_made(built: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the second render process hands back (a file per job it did, pages._spool) holds, of the study
+    pages and their pieces (pages.Wholes: the explorer's entries, the dataset's rows and records), only those
+    it rendered or made: this process reads the cached ones from its own copy of the cache, and puts the
+    explorer's index and the dataset's files together itself."""
     from generator import pages, urls
+    from generator.render import Renderer
+    from generator.render_compare import CompareRenderer
 
     monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
     monkeypatch.setattr(pages, "CHUNK", 3)
@@ -163,17 +186,22 @@ def test_the_second_process_sends_back_no_cached_page_and_not_the_largest_parts(
         return answer
     monkeypatch.setattr(pages, "_unspool", spy)
 
-    def merged(answer: list[Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str], list[str]]:
+    def merged(answer: list[Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str], list[str],
+                                           dict[str, bytes], list[str]]:
         parts: dict[str, Any] = {}
         sent: dict[str, str] = {}
         digests: dict[str, str] = {}
         rendered: list[str] = []
+        packed: dict[str, bytes] = {}
+        made: list[str] = []
         for done in answer:
             parts.update(done[0])
             sent.update(done[1][0])
             digests.update(done[1][1])
             rendered.extend(done[1][2])
-        return parts, sent, digests, rendered
+            packed.update(done[1][3])
+            made.extend(done[1][4])
+        return parts, sent, digests, rendered, packed, made
 
     root = copy_built(built, tmp_path / "p")
     n = len(study_pages(root))
@@ -181,15 +209,18 @@ def test_the_second_process_sends_back_no_cached_page_and_not_the_largest_parts(
     assert 0 < generate_counting(root)[1] < n
     assert len(answers) == 1 and len(answers[0]) > 1  # one file for each job it took
     parts = merged(answers[0])[0]
-    assert parts and not set(parts) & {"data", "explorer"}
-    # every part made here first, so that the second process surely takes chunks of study pages
-    monkeypatch.setattr(pages, "HERE", pages.HERE + pages.TAKEN)
-    monkeypatch.setattr(pages, "TAKEN", ())
-    CHANGES["summary"](root)
+    assert parts and not {page for pages_ in parts.values() for page in pages_} & {"explore/studies.js",
+                                                                                    "data/evidence.json"}
+    # no other part, so that the second process surely takes chunks of study pages
+    monkeypatch.setattr(Renderer, "parts", lambda _self: {})
+    monkeypatch.setattr(CompareRenderer, "parts", lambda _self: {})
+    CHANGES["codes"](root)
     assert 0 < generate_counting(root)[1] < n
-    parts, sent, digests, rendered = merged(answers[1])
-    assert not parts and digests  # it took study pages, and nothing else
+    parts, sent, digests, rendered, packed, made = merged(answers[1])
+    assert not parts and len(digests) > len(rendered) > 0  # it took study pages, some of them changed
     assert set(sent) == {urls.study_page(key) for key in rendered}
+    # a study's pieces are keyed by its page's digest: made exactly where the page was rendered
+    assert set(packed) == set(made) == set(rendered)
     assert set(rendered) <= set(digests)
     equals_an_uncached_build(root)
 
@@ -255,38 +286,47 @@ def test_a_template_change_rerenders_every_study_page(built: Path, tmp_path: Pat
 
 
 def test_a_damaged_cache_is_ignored(built: Path, tmp_path: Path) -> None:
-    """A truncated file, a garbled one, an empty one, a flipped bit and a page that is not UTF-8 under a right
-    checksum: each page lost is rendered again and written back, the output is unchanged, and no traceback."""
+    """A truncated file, a garbled one, an empty one, a flipped bit, a page that is not UTF-8 and pieces that do
+    not unpack under a right checksum: each page lost is rendered again and each study's pieces made again,
+    both are written back, the output is unchanged, and no traceback."""
     import zlib
 
     root = copy_built(built, tmp_path / "p")
+    pages = cache_entries(root, "page")
     files: dict[Path, list[str]] = {}
     for digest, path in cache_entries(root).items():
         files.setdefault(path, []).append(digest)
-    singles = [path for path, digests in files.items() if len(digests) == 1]
+    singles = {kind: [path for path, digests in files.items() if len(digests) == 1 and (digests[0] in pages) == is_page]
+               for kind, is_page in (("page", True), ("pieces", False))}
     several = [path for path, digests in files.items() if len(digests) > 1]
-    assert len(singles) >= 2 and len(several) >= 4
+    assert len(singles["page"]) >= 2 and len(singles["pieces"]) >= 1 and len(several) >= 4
+
+    def pages_in(path: Path, last: bool = False) -> int:
+        digests = files[path][-1:] if last else files[path]
+        return sum(1 for d in digests if d in pages)
     lost = 0
-    several[0].write_bytes(several[0].read_bytes()[:-10])  # its last page cut short
-    lost += 1
-    several[1].write_bytes(b"not a cache file")  # every page in it
-    lost += len(files[several[1]])
+    several[0].write_bytes(several[0].read_bytes()[:-10])  # its last entry cut short
+    lost += pages_in(several[0], last=True)
+    several[1].write_bytes(b"not a cache file")  # every entry in it
+    lost += pages_in(several[1])
     data = bytearray(several[2].read_bytes())
-    data[-5] ^= 1  # one bit of its last page
+    data[-5] ^= 1  # one bit of its last entry
     several[2].write_bytes(bytes(data))
+    lost += pages_in(several[2], last=True)
+    singles["page"][0].write_bytes(b"")
     lost += 1
-    singles[0].write_bytes(b"")
-    lost += 1
-    several[3].write_bytes(several[3].read_bytes() + b"bytes after the last page")  # no page lost
+    several[3].write_bytes(several[3].read_bytes() + b"bytes after the last entry")  # nothing lost
     body = b"\xff\xfe not UTF-8"
-    singles[1].write_bytes(b"%s %s %08x %d\n%s" % (FORMAT, files[singles[1]][0].encode(), zlib.crc32(body), len(body), body))
+    for path in (singles["page"][1], singles["pieces"][0]):  # a page that cannot be read, pieces that do not unpack
+        path.write_bytes(b"%s %s %08x %d\n%s" % (FORMAT, files[path][0].encode(), zlib.crc32(body), len(body), body))
     lost += 1
     (root / FOLDER / "stale.tmp").write_text("left by an interrupted build", encoding="utf-8")
     (root / FOLDER / f"{'0' * 64}.md").write_text("a page of an older layout", encoding="utf-8")
     n = len(study_pages(root))
     assert generate_counting(root) == (0, n - lost)
     assert sorted(p.name for p in (root / FOLDER).iterdir() if not p.name.endswith(SUFFIX)) == []
-    assert len(cache_entries(root)) == n  # every file whole again
+    assert len(cache_entries(root, "page")) == len(cache_entries(root, "pieces")) == n  # every file whole again
+    assert set(cache_entries(root)) == {d for ds in files.values() for d in ds}  # the same entries, rewritten
     assert generate_counting(root) == (0, n)
 
 
@@ -302,10 +342,13 @@ def test_a_file_in_place_of_the_cache_folder_is_replaced(built: Path, tmp_path: 
 def test_entries_no_study_needs_are_dropped(built: Path, tmp_path: Path) -> None:
     root = copy_built(built, tmp_path / "p")
     before = set(cache_entries(root))
+    parts = cache_entries(root, "part")
     CHANGES["summary"](root)
     generate_counting(root)
     after = set(cache_entries(root))
-    assert len(after) == len(study_pages(root)) and len(before - after) == len(after - before) == 1
+    # the study's page and its pieces: the new ones in, the old ones out; a summary is in no other part
+    assert len(after) == 2 * len(study_pages(root)) + PARTS and len(before - after) == len(after - before) == 2
+    assert set(cache_entries(root, "part")) == set(parts)
 
 
 def test_a_date_in_the_dataset_metadata_is_an_input_like_any_other(tmp_path: Path) -> None:
@@ -448,21 +491,66 @@ def test_a_spool_on_disk_gives_the_same_pages(built: Path, tmp_path: Path, monke
 
 def test_a_failure_in_this_process_stops_the_other_and_leaves_no_spool(built: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """A bug in a part made here ends the step with its own error; the second process is stopped first, so
+    """A bug in a job done here ends the step with its own error; the second process is stopped first, so
     that its spool folder is deleted whole rather than written into while it goes."""
     from generator import pages
-    from generator.render_compare import CompareRenderer
+    from generator.render import Renderer
 
-    def broken(self: CompareRenderer) -> dict[str, str]:  # noqa: ARG001 - a method's signature
-        raise RuntimeError("a bug in the explorer")
+    here = os.getpid()
+    render_studies = Renderer.render_studies
+
+    def broken(self: Renderer, keys: list[str]) -> dict[str, str]:
+        if os.getpid() == here:
+            raise RuntimeError("a bug in the study pages")
+        return render_studies(self, keys)
     shm = tmp_path / "shm"
     shm.mkdir()
     monkeypatch.setattr(pages, "SHM", str(shm))
     monkeypatch.setattr(pages, "SHM_ROOM", 1)
     monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(CompareRenderer, "explorer_files", broken)
+    monkeypatch.setattr(pages, "CHUNK", 3)
+    monkeypatch.setattr(Renderer, "render_studies", broken)
     root = copy_built(built, tmp_path / "p")
     CHANGES["summary"](root)
-    with pytest.raises(RuntimeError, match="a bug in the explorer"):
+    with pytest.raises(RuntimeError, match="a bug in the study pages"):
         generate(root, quiet=True)
     assert list(shm.iterdir()) == []
+
+
+def test_the_fields_left_out_of_the_parts_key_change_no_part() -> None:
+    """Renderer.parts_digest leaves out of the key of the other pages (the matrices, the term and index pages,
+    the views, the home page) the fields only a study's own page prints (render.PAGE_ONLY_FIELDS). Given
+    other values in every study of the shipped base, they change no page of any part, so a part read from
+    the cache under an unchanged key is the part that would be made; a field that is in the key changes it."""
+    from generator import spec
+    from generator.check import check
+    from generator.load import load_project
+    from generator.model import build_model
+    from generator.render import PAGE_ONLY_FIELDS, Renderer
+    from generator.render_compare import CompareRenderer
+
+    loaded = load_project(ROOT)
+    result = check(loaded)
+    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                        result.screening)
+
+    def renderer(m: Any) -> Renderer:
+        return Renderer(m, result.dataset, result.changes, loaded.bib.text, corrections=loaded.corrections)
+
+    def parts(m: Any) -> dict[str, dict[str, str]]:
+        base = renderer(m)
+        return {name: make() for name, make in {**base.parts(), **CompareRenderer(base).parts()}.items()}
+
+    others: dict[str, Any] = {spec.SUMMARY: "Another summary.", spec.CODING_NOTE: "Another note.", spec.SOURCES: (),
+                              "related": (), "record_path": "evidence/studies/elsewhere.yaml"}
+    assert sorted(others) == sorted(PAGE_ONLY_FIELDS)
+    studies = model.studies.values()
+    assert all(s.summary and s.coding_note for s in studies) and any(s.sources for s in studies)
+    assert any(s.related for s in studies)
+    changed = dataclasses.replace(model, studies={k: dataclasses.replace(s, **others) for k, s in model.studies.items()})
+    assert renderer(changed).parts_digest() == renderer(model).parts_digest() is not None
+    assert parts(changed) == parts(model)
+    first = next(iter(model.studies))
+    retitled = dataclasses.replace(model, studies={**model.studies, first: dataclasses.replace(model.studies[first],
+                                                                                                title="Another title")})
+    assert renderer(retitled).parts_digest() != renderer(model).parts_digest()

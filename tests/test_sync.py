@@ -13,13 +13,13 @@ import pytest
 from generator import build
 
 
-def _pages(n: int, changed: frozenset[int] = frozenset()) -> dict[str, str]:
-    return {f"studies/s{i:03d}.md": f"# Study {i}{' (changed)' if i in changed else ''}\n" for i in range(n)}
+def _pages(n: int, changed: frozenset[int] = frozenset()) -> dict[str, bytes]:
+    return {f"studies/s{i:03d}.md": f"# Study {i}{' (changed)' if i in changed else ''}\n".encode() for i in range(n)}
 
 
 def test_sync_writes_the_changed_files_and_removes_the_gone(tmp_path: Path) -> None:
     docs, manifest = tmp_path / "docs", tmp_path / "cache/docs.json"
-    assert build._sync(docs, {**_pages(5), "old/gone.md": "x"}, manifest) == 6
+    assert build._sync(docs, {**_pages(5), "old/gone.md": b"x"}, manifest) == 6
     before = {p: p.stat().st_mtime_ns for p in docs.rglob("*.md")}
     assert build._sync(docs, _pages(5, frozenset({3})), manifest) == 2  # one written, one deleted
     assert not (docs / "old").exists()  # and its folder, now empty
@@ -62,7 +62,7 @@ def test_many_writes_are_shared_with_a_second_process_and_give_the_same_docs(tmp
     manifest (hash, size, mtime of each) are those one process writes, and a helper that fails changes nothing."""
     from generator import forked
 
-    pages = {**_pages(300), **{f"deep/{i % 7}/p{i}.md": f"page {i}\n" for i in range(100)}}
+    pages = {**_pages(300), **{f"deep/{i % 7}/p{i}.md": f"page {i}\n".encode() for i in range(100)}}
     monkeypatch.setattr(build, "PARALLEL_WRITES", 10**9)
     one = tmp_path / "one"
     assert build._sync(one / "docs", pages, one / "docs.json") == 400
@@ -86,7 +86,7 @@ def test_many_writes_are_shared_with_a_second_process_and_give_the_same_docs(tmp
     assert sorted(manifest) == sorted(pages)
     for rel, (digest, size, mtime) in manifest.items():
         st = (two / "docs" / rel).stat()
-        assert [digest, size, mtime] == [hashlib.sha1(pages[rel].encode()).hexdigest(), st.st_size, st.st_mtime_ns]
+        assert [digest, size, mtime] == [hashlib.sha1(pages[rel]).hexdigest(), st.st_size, st.st_mtime_ns]
 
     def dying(docs: Path, writes: list[Any]) -> dict[str, list[Any]]:
         if os.getpid() != parent:
