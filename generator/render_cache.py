@@ -225,14 +225,22 @@ class StudyCache:
         self._new[digest] = data
         self._used.add(digest)
 
+    def _changed(self) -> set[str]:
+        """The files to rewrite: those that gain an entry, lose one no study needs or hold damage (a damaged
+        entry that is needed was a miss, so it is among the new ones)."""
+        return self._damaged | {d[:2] for d in self._new} | {d[:2] for d in self._entries if d not in self._used}
+
+    def rewrites(self) -> int:
+        """How many files `save` would rewrite."""
+        return len(self._changed()) if self.folder is not None and self._loaded else 0
+
     def save(self) -> None:
         """Rewrite, each atomically, the files that gain a page, lose one no study needs or hold damage."""
         if self.folder is None:
             return
         if not self._loaded:
             self.load()
-        # a damaged entry that is needed was a miss, so it is among the new ones
-        changed = self._damaged | {d[:2] for d in self._new} | {d[:2] for d in self._entries if d not in self._used}
+        changed = self._changed()
         if self.folder.exists() and not self.folder.is_dir():
             self.folder.unlink()  # a file where the folder belongs: damage, like any other
         self.folder.mkdir(parents=True, exist_ok=True)

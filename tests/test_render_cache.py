@@ -554,3 +554,32 @@ def test_the_fields_left_out_of_the_parts_key_change_no_part() -> None:
     retitled = dataclasses.replace(model, studies={**model.studies, first: dataclasses.replace(model.studies[first],
                                                                                                 title="Another title")})
     assert renderer(retitled).parts_digest() != renderer(model).parts_digest()
+
+
+@pytest.mark.parametrize("dies", [False, True])
+def test_many_files_of_the_cache_are_written_by_a_second_process_or_here_if_it_fails(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: bool) -> None:
+    """From build.SAVE_ELSEWHERE files to rewrite, a forked process writes the render cache while build/docs
+    is synced; if it fails, this process writes it. Either way the next build reads every study page."""
+    from generator import build, forked
+
+    if not forked.available():
+        pytest.skip("no second core or no fork here")
+    monkeypatch.setattr(build, "SAVE_ELSEWHERE", 1)
+    started: list[Any] = []
+    original = forked.Forked.__init__
+
+    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
+        started.append(job)
+        original(self, job, *args)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    if dies:
+        monkeypatch.setattr(build, "_save", lambda _studies: os._exit(3))
+    root = copy_built(built, tmp_path / "p")
+    shutil.rmtree(root / FOLDER)
+    n = len(study_pages(root))
+    assert generate_counting(root) == (0, 0)
+    assert build._save in started
+    monkeypatch.undo()
+    assert len(cache_entries(root, "page")) == n
+    assert generate_counting(root) == (0, n)
