@@ -270,7 +270,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
     tradition_of = codebook.tradition_of()
     confidence_vocab = codebook.vocabularies.get(CONFIDENCE_VOCABULARY)
     confidence_order = confidence_vocab.slugs if confidence_vocab else []
-    studies: dict[str, Study] = {}
+    made: dict[str, dict[str, Any]] = {}  # key -> the fields of its Study but the related studies
     for key in sorted(records):
         data = records[key]
         entry = bib.entries[key]
@@ -297,7 +297,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         # the names as csl_item parsed them (a second parse cost a second at 10,000 studies)
         names = csl["author"] if entry.fields.get("author") else csl["editor"] if entry.fields.get("editor") else []
         year = re.search(r"\d{4}", entry.fields.get("year", ""))
-        studies[key] = Study(
+        made[key] = dict(
             key=key,
             title=decode(entry.fields.get("title", key)),
             authors=tuple(display_name(n) for n in names),
@@ -319,8 +319,11 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
             doubtful=doubtful,
             corrected=key in corrected,
         )
-    columns, counts = _code_matrix(studies, dict.fromkeys((*(f.name for f in specs), *COMPARED, *RELATED_FIELDS)))
-    studies = _with_related(studies, columns, counts)
+    columns, counts = _code_matrix([m["codes"] for m in made.values()],
+                                   dict.fromkeys((*(f.name for f in specs), *COMPARED, *RELATED_FIELDS)))
+    # each Study made once, with its related studies (a copy of 10,000 studies to add them cost 0.1 s)
+    studies = {key: Study(**fields, related=related)
+               for (key, fields), related in zip(made.items(), _related(list(made), columns, counts), strict=True)}
     coded = _where_coded(studies, columns, counts)
     cooccurs = _cooccurrences(columns, counts)
     dimensions = {f.name: _dimension(f, codebook, studies, tradition_of, coded, cooccurs) for f in specs}
@@ -332,25 +335,26 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
                  flows(screening, codebook, set(studies), labels), specs)
 
 
-def _code_matrix(studies: dict[str, Study], fields: Iterable[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
+def _code_matrix(coded: list[dict[str, tuple[str, ...]]], fields: Iterable[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
     """The study-by-code matrix: how often each (field, value) is coded on each study (rows in the order of
-    the studies, columns sorted, so a field's values are side by side in their sorted order)."""
+    the studies' codes, `coded`; columns sorted, so a field's values are side by side in their sorted order)."""
     fields = tuple(fields)
-    codes = sorted({(f, v) for s in studies.values() for f in fields for v in s.codes[f]})
+    codes = sorted({(f, v) for s in coded for f in fields for v in s[f]})
     column = {c: j for j, c in enumerate(codes)}
     rows, cols = [], []
-    for i, s in enumerate(studies.values()):
+    for i, s in enumerate(coded):
         for f in fields:
-            for v in s.codes[f]:
+            for v in s[f]:
                 rows.append(i)
                 cols.append(column[(f, v)])
-    matrix = np.zeros((len(studies), max(len(codes), 1)), dtype=np.float32)
+    matrix = np.zeros((len(coded), max(len(codes), 1)), dtype=np.float32)
     np.add.at(matrix, (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)), 1.0)
     return codes, matrix
 
 
-def _with_related(studies: dict[str, Study], codes: list[tuple[str, str]], counts: np.ndarray) -> dict[str, Study]:
-    """Related studies share codes; rank by how many, then by key for stable output.
+def _related(keys: list[str], codes: list[tuple[str, str]], counts: np.ndarray) -> list[tuple[tuple[str, int], ...]]:
+    """Each study's related studies, in the order of `keys` (sorted): they share codes; rank by how many, then
+    by key for stable output.
 
     The shared counts are a product of the study-by-code matrix with itself, done in blocks with
     numpy: walking the studies that share each code is quadratic when codes are common (a logic
@@ -358,7 +362,7 @@ def _with_related(studies: dict[str, Study], codes: list[tuple[str, str]], count
     first of equal counts, so the lowest key (the keys are sorted) wins a tie, as the ranking says;
     a count is at most a study's number of codes, so the rows are scanned as bytes.
     """
-    keys = list(studies)  # sorted by key, so index order breaks ties by key
+    # the keys are sorted, so index order breaks ties by key
     matrix = (counts[:, [j for j, (f, _) in enumerate(codes) if f in RELATED_FIELDS]] > 0).astype(np.float32)
     small = np.min_scalar_type(int(matrix.sum(axis=1).max(initial=0)))  # shared codes fit in this unsigned type
     related: dict[str, tuple[tuple[str, int], ...]] = {}
@@ -374,7 +378,7 @@ def _with_related(studies: dict[str, Study], codes: list[tuple[str, str]], count
             block[rows, best] = 0
         for r, (js, ns) in enumerate(zip(np.array(picks).T.tolist(), np.array(shared).T.tolist(), strict=True)):
             related[keys[start + r]] = tuple((keys[j], n) for j, n in zip(js, ns, strict=True) if n > 0)
-    return {key: Study(**{**s.__dict__, "related": related[key]}) for key, s in studies.items()}
+    return [related[key] for key in keys]
 
 
 Cooccurs = dict[str, tuple[tuple[str, int], ...]]  # compared dimension -> ((value, count), ...), most often first
