@@ -41,7 +41,7 @@ from typing import Any
 from . import forked, urls
 from .model import Model
 from .render import Renderer
-from .render_cache import StudyCache, canonical, pack_pages, unpack_pages
+from .render_cache import StudyCache, canonical, pack, pack_pages, unpack, unpack_pages
 from .render_cite import study_data
 from .render_compare import CompareRenderer
 
@@ -58,9 +58,10 @@ SHM_ROOM = 1 << 30  # bytes free there from which it is used
 # again, and a rendered one is encoded in the process that rendered it (at 10,000 studies encoding the 170 MB
 # of build/docs in build._sync took 0.55 s).
 Pages = dict[str, bytes]
-# pages, study key -> digest, the keys whose pages were rendered, study key -> its pieces (packed: those
-# made, and in this process those read from the cache as well), the keys whose pieces were made
-Studies = tuple[Pages, dict[str, str], list[str], dict[str, bytes], list[str]]
+Pieces = tuple[bytes, bytes, bytes, bytes]  # a study's explorer entry, studies.csv row, claims.csv rows, evidence.json record
+# pages, study key -> digest, the keys whose pages were rendered, study key -> its pieces (those made, and in
+# this process those read from the cache as well), the keys whose pieces were made
+Studies = tuple[Pages, dict[str, str], list[str], dict[str, Pieces], list[str]]
 Done = tuple[dict[str, Pages], Studies]  # the parts done (name -> their pages), the study pages done
 Job = Callable[[bool], Done]
 
@@ -74,7 +75,7 @@ class Wholes:
     study, its formatted references, the field spec, the code), and a digest of the explorer's term
     positions (`salt`), the one thing they read from the rest of the base. A one-record rebuild then puts
     the files together from 10,000 stored pieces rather than making them again (0.9 CPU-s at 10,000
-    studies). The files have the bytes of files written in one go (tests/test_render_cache.py)."""
+    studies). The files have the bytes of files written in one go (tests/test_render_golden.py)."""
 
     def __init__(self, base: Renderer, compare: CompareRenderer) -> None:
         self.base, self.compare = base, compare
@@ -85,33 +86,25 @@ class Wholes:
         """The cache key of the pieces of the study whose page has `digest`."""
         return hashlib.sha256(self.salt + digest.encode("ascii")).hexdigest()
 
-    def make(self, key: str) -> bytes:
-        """A study's pieces, packed: a line of the first three's lengths, then the four one after another."""
-        entry = self.compare.explorer_entry(key)
-        row, claims, record = study_data(self.base.model, key)
-        return b"%d %d %d\n" % (len(entry), len(row), len(claims)) + entry + row + claims + record
+    def make(self, key: str) -> Pieces:
+        """A study's pieces."""
+        return (self.compare.explorer_entry(key), *study_data(self.base.model, key))
 
-    @staticmethod
-    def unpack(packed: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
-        """The four pieces, or None for bytes that are not a packing of them."""
-        end = packed.find(b"\n")
-        try:
-            a, b, c = (int(n) for n in packed[:end].split(b" ")) if end > 0 else (-1, -1, -1)
-        except ValueError:
-            return None
-        if min(a, b, c) < 0 or end + 1 + a + b + c > len(packed):
-            return None
-        i = end + 1
-        return packed[i:i + a], packed[i + a:i + a + b], packed[i + a + b:i + a + b + c], packed[i + a + b + c:]
+    def read(self, cache: StudyCache, digest: str) -> Pieces | None:
+        """The pieces of the study whose page has `digest`, from the cache; None if it holds none (or bytes that
+        are not four pieces)."""
+        stored = cache.get_bytes(self.key(digest))
+        pieces = unpack(stored) if stored is not None else None
+        return (pieces[0], pieces[1], pieces[2], pieces[3]) if pieces is not None and len(pieces) == 4 else None
 
-    def files(self, pieces: list[tuple[bytes, bytes, bytes, bytes]]) -> dict[str, Pages]:
+    def files(self, pieces: list[Pieces]) -> dict[str, Pages]:
         """The explorer's files and the dataset's files, from every study's pieces in the order of the studies."""
         return {"data": self.base.data_files([p[1:] for p in pieces]),
                 "explorer": self.compare.explorer_files([p[0] for p in pieces])}
 
 
-PIECES = b"atlas-study-pieces 1"  # in every pieces key; a new packing changes it
-PART = b"atlas-part 1"  # in every part's key (_part_key); a new packing changes it
+PIECES = b"atlas-study-pieces 2"  # in every pieces key; a new packing changes it
+PART = b"atlas-part 2"  # in every part's key (_part_key); a new packing changes it
 
 
 def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]], bib_text: str,
@@ -129,6 +122,8 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             base.study_digests([])  # the part of every digest that is the same: worked out once, before any fork
         except TypeError:  # an input with no canonical form (a YAML oddity in dataset.yaml): render without the cache
             cache = StudyCache(None)
+        else:
+            base.parts_digest()  # the same, for the parts of the other pages
     cache.load()
     keys = list(model.studies)
     parts = {**base.parts(), **compare.parts()}  # in the order the pages are put together
@@ -171,7 +166,7 @@ def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[
                   done: Done) -> Pages:
     """Every page, in one fixed order however the work was shared out: the study pages, the parts, then the
     files made of every study's pieces; the cache is given what was rendered and made."""
-    found, digests, rendered, packed, made = done[1]
+    found, digests, rendered, pieces_done, made = done[1]
     cache.keep(digests.values())
     for key in rendered:
         if key in digests:
@@ -179,7 +174,7 @@ def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[
     cache.hits += len(keys) - len(rendered)
     pages: Pages = {}
     pieces = []
-    made_here = set(made)
+    made_now = set(made)
     for key in keys:  # in the order of the keys, however shared out
         page = urls.study_page(key)
         text = found.get(page)
@@ -188,7 +183,7 @@ def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[
             if text is None:  # the same bytes pass the same check; rendered rather than lost all the same
                 text = base.render_studies([key])[page].encode("utf-8")
         pages[page] = text
-        pieces.append(_pieces(wholes, cache, key, digests.get(key), packed.get(key), key in made_here))
+        pieces.append(_pieces(wholes, cache, key, digests.get(key), pieces_done.get(key), key in made_now))
     for name in parts:
         pages.update(done[0][name])
         part_key = _part_key(base, cache, name)
@@ -201,24 +196,20 @@ def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[
     return pages
 
 
-def _pieces(wholes: Wholes, cache: StudyCache, key: str, digest: str | None, packed: bytes | None,
-            made: bool) -> tuple[bytes, bytes, bytes, bytes]:
+def _pieces(wholes: Wholes, cache: StudyCache, key: str, digest: str | None, done: Pieces | None,
+            made: bool) -> Pieces:
     """A study's pieces: as a job left them, or read from the cache (where the second process read them), or
-    made here; those made are put in the cache."""
-    store = wholes.key(digest) if digest is not None and cache.folder is not None else None
-    if packed is None and store is not None:
-        packed = cache.get_bytes(store)
-        made = False
-    found = wholes.unpack(packed) if packed is not None else None
-    if found is None:  # the second process failed before it answered, or bytes that pass the check but do not unpack
-        packed, made = wholes.make(key), True
-        found = wholes.unpack(packed)
-        assert found is not None  # what make() packs unpacks
-    if store is not None:
+    made here (the second process failed before it answered); those made are put in the cache."""
+    if done is None and digest is not None:
+        done = wholes.read(cache, digest)
+    if done is None:
+        done, made = wholes.make(key), True
+    if digest is not None and cache.folder is not None:
+        store = wholes.key(digest)
         cache.keep([store])
-        if made and packed is not None:
-            cache.put(store, packed)
-    return found
+        if made:
+            cache.put(store, pack(done))
+    return done
 
 
 def _counter(n: int) -> Callable[[], int]:
@@ -312,12 +303,12 @@ def _unspool(folder: str) -> list[Done]:
 
 def _add(out: Done, result: Done) -> None:
     """One job's result, added to what is done."""
-    parts, (pages, digests, rendered, packed, made) = result
+    parts, (pages, digests, rendered, pieces, made) = result
     out[0].update(parts)
     out[1][0].update(pages)
     out[1][1].update(digests)
     out[1][2].extend(rendered)
-    out[1][3].update(packed)
+    out[1][3].update(pieces)
     out[1][4].extend(made)
 
 
@@ -331,19 +322,19 @@ def _studies(base: Renderer, wholes: Wholes, keys: list[str], cache: StudyCache,
     found = {key: cache.get(digests[key]) for key in keys}
     todo = [key for key, text in found.items() if text is None]
     pages = _encoded(base.render_studies(todo))
-    packed: dict[str, bytes] = {}
+    pieces: dict[str, Pieces] = {}
     made: list[str] = []
     for key in keys:
-        stored = cache.get_bytes(wholes.key(digests[key]))
-        if stored is None or wholes.unpack(stored) is None:
-            packed[key] = wholes.make(key)
+        stored = wholes.read(cache, digests[key])
+        if stored is None:
+            pieces[key] = wholes.make(key)
             made.append(key)
         elif here:
-            packed[key] = stored
+            pieces[key] = stored
         text = found[key]
         if here and text is not None:
             pages[urls.study_page(key)] = text
-    return pages, digests, todo, packed, made
+    return pages, digests, todo, pieces, made
 
 
 def _encoded(pages: dict[str, str]) -> Pages:

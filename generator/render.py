@@ -481,9 +481,9 @@ class Renderer:
                 out[page] = self._render("term.md.j2", page, d=dim, t=term, f=field)
         return out
 
-    def data_files(self, pieces: list[DataPieces] | None = None) -> dict[str, bytes]:
-        """The dataset's downloads (CSV, JSON, the bibliography, the data package) as UTF-8, from each study's `pieces`
-        (render_cite.study_data) where given (pages.Wholes: they are made with the study pages)."""
+    def data_files(self, pieces: list[DataPieces]) -> dict[str, bytes]:
+        """The dataset's downloads (CSV, JSON, the bibliography, the data package) as UTF-8, from each study's
+        `pieces` (render_cite.study_data; pages.Wholes makes them with the study pages)."""
         return dataset_files(self.model, self.dataset, self.bib_text, pieces)
 
     def about_pages(self) -> dict[str, str]:

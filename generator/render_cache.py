@@ -269,35 +269,40 @@ class StudyCache:
         self._entries.clear()
 
 
+def pack(items: Iterable[bytes]) -> bytes:
+    """Byte strings as one entry's bytes: a line of their lengths, then the strings one after another (a part of
+    the other pages: pack_pages; a study's pieces: pages.Wholes)."""
+    items = list(items)
+    return b" ".join(b"%d" % len(item) for item in items) + b"\n" + b"".join(items)
+
+
+def unpack(data: bytes) -> list[bytes] | None:
+    """The byte strings `pack` packed, or None for bytes that are not such a packing."""
+    end = data.find(b"\n")
+    try:
+        lengths = [int(n) for n in data[:end].split(b" ") if n] if end >= 0 else None
+    except ValueError:
+        return None
+    if lengths is None or min(lengths, default=0) < 0 or end + 1 + sum(lengths) != len(data):
+        return None
+    out, pos = [], end + 1
+    for n in lengths:
+        out.append(data[pos:pos + n])
+        pos += n
+    return out
+
+
 def pack_pages(pages: dict[str, bytes]) -> bytes:
-    """Pages (path -> UTF-8) as one entry's bytes: for each, a line with the lengths of its path and its text,
-    then both."""
-    out = []
-    for rel, data in pages.items():
-        path = rel.encode("utf-8")
-        out.append(b"%d %d\n%s%s" % (len(path), len(data), path, data))
-    return b"".join(out)
+    """Pages (path -> UTF-8) as one entry's bytes: each path, then its text (`pack`)."""
+    return pack(item for rel, data in pages.items() for item in (rel.encode("utf-8"), data))
 
 
 def unpack_pages(data: bytes) -> dict[str, bytes] | None:
     """The pages `pack_pages` packed, or None for bytes that are not a packing of pages in UTF-8."""
-    out: dict[str, bytes] = {}
-    pos = 0
-    try:
-        while pos < len(data):
-            end = data.index(b"\n", pos)
-            a, b = (int(n) for n in data[pos:end].split(b" "))
-            if a < 0 or b < 0 or end + 1 + a + b > len(data):
-                return None
-            start = end + 1
-            page = data[start + a:start + a + b]
-            if not _utf8(page):
-                return None
-            out[data[start:start + a].decode("utf-8")] = page
-            pos = start + a + b
-    except ValueError:  # no line end, not two numbers, a path not in UTF-8 (UnicodeDecodeError)
+    items = unpack(data)
+    if items is None or len(items) % 2 or not all(_utf8(item) for item in items):
         return None
-    return out
+    return {items[i].decode("utf-8"): items[i + 1] for i in range(0, len(items), 2)}
 
 
 def _utf8(data: bytes) -> bool:

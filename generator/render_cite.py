@@ -174,14 +174,10 @@ def study_data(model: Model, key: str) -> DataPieces:
     return _csv([row]).encode("utf-8"), _csv(claims).encode("utf-8"), orjson.dumps(record)
 
 
-def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str,
-                  pieces: list[DataPieces] | None = None) -> dict[str, bytes]:
+def dataset_files(model: Model, dataset: dict[str, Any], bib_text: str, pieces: list[DataPieces]) -> dict[str, bytes]:
     """The dataset's files, as UTF-8, put together from each study's `pieces` (`study_data`, in the order of
-    the studies; made here when not given). The same bytes as writing each file in one go
-    (tests/test_render_cache.py): csv writes row by row, and a JSON record is written the same inside a
-    list as alone."""
-    if pieces is None:
-        pieces = [study_data(model, key) for key in model.studies]
+    the studies). The same bytes as writing each file in one go (tests/test_render_golden.py): csv writes
+    row by row, and a JSON record is written the same inside a list as alone."""
     study_cols = study_columns(model)
     claims_head = ["study", spec.CLAIM, spec.KIND, "text", spec.LOCATOR, *CLAIM_LIST_FIELDS]
     studies_csv = _csv([study_cols]).encode("utf-8") + b"".join(p[0] for p in pieces)

@@ -108,9 +108,9 @@ class CompareRenderer:
         out["compare/side-by-side.md"] = self.base._render("side_by_side.md.j2", "compare/side-by-side.md")
         return out
 
-    def explorer_files(self, entries: list[bytes] | None = None) -> dict[str, bytes]:
+    def explorer_files(self, entries: list[bytes]) -> dict[str, bytes]:
         """The explorer's page and the index it filters, as UTF-8, put together from each study's entry
-        (`explorer_entry`, in the order of the studies; made here when not given)."""
+        (`explorer_entry`, in the order of the studies)."""
         out: dict[str, bytes] = {}
         out["explore/index.md"] = self.base._render("explore.md.j2", "explore/index.md").encode("utf-8")
         data = orjson.dumps(self.explorer_index(entries), option=orjson.OPT_SORT_KEYS)  # compact, UTF-8
@@ -188,11 +188,9 @@ class CompareRenderer:
             study["unconfirmed_fields"] = list(s.unconfirmed)
         return orjson.dumps(study, option=orjson.OPT_SORT_KEYS)
 
-    def explorer_index(self, entries: list[bytes] | None = None) -> dict[str, Any]:
+    def explorer_index(self, entries: list[bytes]) -> dict[str, Any]:
         """The static index the explorer filters in the browser; its studies are the `entries` (as JSON text,
         written as they are)."""
-        if entries is None:
-            entries = [self.explorer_entry(key) for key in self.model.studies]
         facets, position = self.explorer_facets
         side = [f for f in spec.SIDE_BY_SIDE if f in position]
         columns = [c for c in study_columns(self.model) if c not in LONG_TEXT_COLUMNS]

@@ -22,7 +22,7 @@ import pytest
 
 from generator import render
 from generator.build import DOCS, generate
-from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical, finite
+from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical, finite, unpack
 
 from .conftest import copy_project
 from .helpers import BASE, ROOT, make_project
@@ -56,20 +56,20 @@ def cache_entries(root: Path, kind: str | None = None) -> dict[str, Path]:
     for path in sorted((root / FOLDER).glob("*" + SUFFIX)):
         entries, whole = _entries(path.read_bytes(), path.name[:2])
         assert whole, path
-        for digest, (data, start, _length, _crc) in entries.items():
-            if kind is None or kind == entry_kind(data[start:start + 64]):
+        for digest, (data, start, length, _crc) in entries.items():
+            if kind is None or kind == entry_kind(data[start:start + length]):
                 out[digest] = path
     return out
 
 
-def entry_kind(head: bytes) -> str:
-    """A study page begins with its front matter; a study's pieces with a line of three lengths; a part of
-    the other pages (pages._part) with a line of two, its first page's path and text."""
-    if head.startswith(b"---"):
+def entry_kind(body: bytes) -> str:
+    """A study page begins with its front matter; a study's pieces are four packed byte strings, the first an
+    explorer entry (a JSON object); a part of the other pages (pages._part) is paths and texts, packed."""
+    if body.startswith(b"---"):
         return "page"
-    line = head.split(b"\n", 1)[0].split(b" ")
-    assert all(n.isdigit() for n in line) and len(line) in (2, 3), head
-    return "pieces" if len(line) == 3 else "part"
+    items = unpack(body)
+    assert items is not None, body[:64]
+    return "pieces" if len(items) == 4 and items[0].startswith(b"{") else "part"
 
 
 def equals_an_uncached_build(root: Path) -> None:
@@ -187,21 +187,21 @@ def test_the_second_process_sends_back_only_what_it_made(built: Path, tmp_path: 
     monkeypatch.setattr(pages, "_unspool", spy)
 
     def merged(answer: list[Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str], list[str],
-                                           dict[str, bytes], list[str]]:
+                                           dict[str, Any], list[str]]:
         parts: dict[str, Any] = {}
         sent: dict[str, str] = {}
         digests: dict[str, str] = {}
         rendered: list[str] = []
-        packed: dict[str, bytes] = {}
+        pieces: dict[str, Any] = {}
         made: list[str] = []
         for done in answer:
             parts.update(done[0])
             sent.update(done[1][0])
             digests.update(done[1][1])
             rendered.extend(done[1][2])
-            packed.update(done[1][3])
+            pieces.update(done[1][3])
             made.extend(done[1][4])
-        return parts, sent, digests, rendered, packed, made
+        return parts, sent, digests, rendered, pieces, made
 
     root = copy_built(built, tmp_path / "p")
     n = len(study_pages(root))
@@ -216,11 +216,11 @@ def test_the_second_process_sends_back_only_what_it_made(built: Path, tmp_path: 
     monkeypatch.setattr(CompareRenderer, "parts", lambda _self: {})
     CHANGES["codes"](root)
     assert 0 < generate_counting(root)[1] < n
-    parts, sent, digests, rendered, packed, made = merged(answers[1])
+    parts, sent, digests, rendered, pieces, made = merged(answers[1])
     assert not parts and len(digests) > len(rendered) > 0  # it took study pages, some of them changed
     assert set(sent) == {urls.study_page(key) for key in rendered}
     # a study's pieces are keyed by its page's digest: made exactly where the page was rendered
-    assert set(packed) == set(made) == set(rendered)
+    assert set(pieces) == set(made) == set(rendered)
     assert set(rendered) <= set(digests)
     equals_an_uncached_build(root)
 
@@ -583,3 +583,18 @@ def test_many_files_of_the_cache_are_written_by_a_second_process_or_here_if_it_f
     monkeypatch.undo()
     assert len(cache_entries(root, "page")) == n
     assert generate_counting(root) == (0, n)
+
+
+def test_one_packing_holds_the_parts_and_the_pieces() -> None:
+    """render_cache.pack: a line of lengths, then the byte strings; what is not such a packing is refused."""
+    from generator.render_cache import pack, pack_pages, unpack_pages
+
+    items = [b"", b"a b\n", "é".encode(), b"{}"]
+    assert pack(items) == b"0 4 2 2\na b\n\xc3\xa9{}" and unpack(pack(items)) == items
+    assert unpack(pack([])) == []
+    for bad in (b"", b"no line end", b"1 x\nab", b"-1 2\nab", b"2\na", b"1\nab"):  # short, not a number, too long
+        assert unpack(bad) is None, bad
+    pages = {"index.md": b"# Home\n", "data/x.csv": "é\n".encode()}
+    assert unpack_pages(pack_pages(pages)) == pages
+    assert unpack_pages(pack([b"index.md", b"\xff"])) is None  # a page that is not UTF-8
+    assert unpack_pages(pack([b"index.md"])) is None  # a path without its page
