@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import diagnostics as dg
 from .check import check, check_codebook
@@ -232,16 +234,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (with argv), the collector is left alone.
         gc.disable()
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
     except KeyboardInterrupt:
-        return 130
+        code = 130
     except Exception as exc:  # a bug, not bad input: bad input always ends in diagnostics
         if os.environ.get("EVIDENCE_DEBUG"):
             raise
         print(f"evidence: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("  hint: nothing was changed in site/. Please report this, with the command you ran; "
               "EVIDENCE_DEBUG=1 shows the traceback.", file=sys.stderr)
-        return 70
+        code = 70
+    if argv is None:
+        _end(code)
+    return code
+
+
+def _end(code: int) -> NoReturn:
+    """End the `evidence` program with `code`, without tearing the interpreter down.
+
+    Everything a normal exit does that anyone sees is done: the output is flushed and the functions
+    registered to run at exit run (the temporary folders' clean-up, logging's last flush,
+    multiprocessing's). What is skipped is the teardown of every module and object, which nobody
+    sees and which took 0.015 s of `evidence check` and 0.04 s of `evidence build` at 1,000 studies
+    (numpy, MkDocs' and Jinja's modules, the loaded evidence). Called in-process (with argv), main()
+    returns instead (tests/test_cli.py::test_the_program_ends_with_its_output_and_exit_functions)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`evidence check | head`): nothing more can be said
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

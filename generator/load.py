@@ -23,15 +23,16 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import bibtexparser
 import yaml
-from bibtexparser import model as bibmodel
 
 from . import fastyaml, forked, spec
 from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, suggestions
 from .load_cache import MISS, LoadCache
+
+if TYPE_CHECKING:
+    from bibtexparser import model as bibmodel
 
 try:  # libyaml is ~5x faster; fall back only where it is not compiled in.
     _Loader: Any = yaml.CSafeLoader
@@ -79,11 +80,12 @@ _UNSAFE = re.compile(
 def read_text(path: Path, display: str, limit: int) -> tuple[str | None, list[Diagnostic]]:
     """Read a file as strict UTF-8 (a BOM is dropped). Never silently replaces bytes."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            return None, [diagnostic(C.FILE_TOO_LARGE, display, 1, 1,
-                                     f"file is {size:,} bytes; the limit is {limit:,} bytes")]
-        raw = path.read_bytes()
+        with open(path, "rb") as f:  # one look-up of the path for its size and its bytes
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                return None, [diagnostic(C.FILE_TOO_LARGE, display, 1, 1,
+                                         f"file is {size:,} bytes; the limit is {limit:,} bytes")]
+            raw = f.read()
     except OSError as exc:
         return None, [diagnostic(C.FILE_UNREADABLE, display, 1, 1, f"cannot read file: {exc.strerror}")]
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -409,6 +411,11 @@ def _encoding_errors(raw: bytes, display: str) -> list[Diagnostic]:
 
 
 def parse_bibliography(text: str, display: str) -> tuple[Bibliography, list[Diagnostic]]:
+    # imported here: `evidence check` parses a large bibliography in its second process only, and the
+    # first never needs bibtexparser (0.006 s of its imports)
+    import bibtexparser
+    from bibtexparser import model as bibmodel
+
     bib = Bibliography(display)
     diags: list[Diagnostic] = []
     # Classic Mac files end lines with CR alone; bibtexparser counts only LF, so every line would be 1.

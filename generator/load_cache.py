@@ -26,12 +26,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import marshal
 import os
 import pickle
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+
+def _hashlib() -> ModuleType:
+    """hashlib, imported when first used: `evidence check` imports this module (load.py does) but never
+    uses the cache, and OpenSSL's hashes were 0.003 s of its imports."""
+    import hashlib
+
+    return hashlib
+
 
 FOLDER = Path("build/cache/load")
 FORMAT = b"atlas-load 1"
@@ -59,7 +68,7 @@ def _read(path: Path, code: bytes) -> bytes | None:
     if not sep or head != FORMAT or rest[:64] != code or rest[64:65] != b"\n":
         return None
     digest, body = rest[65:129], rest[130:]
-    if rest[129:130] != b"\n" or hashlib.sha256(body).hexdigest().encode() != digest:
+    if rest[129:130] != b"\n" or _hashlib().sha256(body).hexdigest().encode() != digest:
         return None
     return body
 
@@ -69,7 +78,7 @@ def _write(path: Path, code: bytes, body: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(FORMAT + b"\n" + code + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+        tmp.write_bytes(FORMAT + b"\n" + code + b"\n" + _hashlib().sha256(body).hexdigest().encode() + b"\n" + body)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -100,7 +109,7 @@ class LoadCache:
     # --- records ---------------------------------------------------------------------------------
     def record(self, text: str) -> tuple[bytes, Any]:
         """The key of a record file with this text (for `put_record` after a miss) and its data, or MISS."""
-        key = hashlib.sha1(text.encode("utf-8")).digest()
+        key = _hashlib().sha1(text.encode("utf-8")).digest()
         blob = self._stored.get(key)
         if blob is None:
             return key, MISS
@@ -124,7 +133,7 @@ class LoadCache:
         """The parsed bibliography and its diagnostics, if the file's bytes are those cached."""
         body = _read(self.folder / BIBLIOGRAPHY, self.code)
         try:
-            self._key = key = hashlib.sha1(path.read_bytes()).hexdigest().encode()
+            self._key = key = _hashlib().sha1(path.read_bytes()).hexdigest().encode()
         except OSError:
             return None
         if body is None or body[:40] != key:

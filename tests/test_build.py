@@ -537,6 +537,61 @@ def test_search_glob_reads_every_page_when_a_folder_name_would_break_it(tmp_path
     assert search_glob(tmp_path) == "**/*.html"
 
 
+def test_theme_files_are_listed_as_mkdocs_lists_them(tmp_path: Path) -> None:
+    """The plugin's listing of the theme's static files skips Material's dot-folders (14,000 icons) and
+    finds the same files as MkDocs' own listing, in the same order, from the same folders."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import Files
+
+    from generator import site_cache
+
+    config = load_config(str(ROOT / "mkdocs.yml"), docs_dir=str(tmp_path))  # the atlas' theme, overrides and all
+    env = config.theme.get_env()
+    theirs, ours = Files([]), Files([])
+    site_cache._ORIGINAL["add_files_from_theme"](theirs, env, config)
+    plugin = site_cache.CachePlugin()
+    site_cache._install(plugin)
+    try:
+        assert Files.add_files_from_theme is not site_cache._ORIGINAL["add_files_from_theme"]
+        ours.add_files_from_theme(env, config)
+    finally:
+        site_cache._uninstall()
+    assert Files.add_files_from_theme is site_cache._ORIGINAL["add_files_from_theme"]
+    assert [(f.src_uri, f.abs_src_path, f.dest_uri) for f in ours] == \
+        [(f.src_uri, f.abs_src_path, f.dest_uri) for f in theirs]
+    assert len(theirs) > 20 and any(f.src_uri.startswith("assets/javascripts/") for f in theirs)
+    listed = site_cache._Undotted(env).list_templates()
+    assert len(listed) < len(env.list_templates()) // 10  # the dot-folders are not walked
+    assert not any(part.startswith(".") for name in listed for part in name.split("/")[:-1])
+
+
+def test_pagefind_runs_as_the_binary_python_m_pagefind_would_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from generator import build
+
+    build.pagefind_command.cache_clear()
+    try:
+        command = build.pagefind_command()
+        assert len(command) == 1 and Path(command[0]).is_file()  # the binary itself, no second Python
+        direct = subprocess.run([*command, "--version"], capture_output=True, text=True, check=True).stdout
+        wrapped = subprocess.run([sys.executable, "-m", "pagefind", "--version"], capture_output=True, text=True,
+                                 check=True).stdout
+        assert direct == wrapped and direct.startswith("pagefind ")
+        build.pagefind_command.cache_clear()
+        monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/nowhere/pagefind")  # honoured, as by `python -m pagefind`
+        assert build.pagefind_command() == ("/nowhere/pagefind",)
+        build.pagefind_command.cache_clear()
+        monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+        import pagefind.service
+
+        monkeypatch.setattr(pagefind.service, "get_executable", lambda: None)  # not found: the module's own command
+        assert build.pagefind_command() == (sys.executable, "-m", "pagefind")
+    finally:
+        build.pagefind_command.cache_clear()
+
+
 def test_the_trash_is_emptied_beside_the_build_and_a_swap_falls_back_to_deleting(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from generator import build

@@ -101,6 +101,34 @@ def real_studies() -> list[Study]:
     return list(build_model(result.records, result.codebook, loaded.bib, loaded.record_paths).studies.values())
 
 
+def test_pandocs_version_looked_up_in_a_thread_is_the_one_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator looks pandoc's version up in a thread (csl.look_up_pandoc); what the cache keys then hold is
+    what asking there gives, and a failure there (no pandoc) is raised where the version is asked for."""
+    import generator.csl as csl
+
+    def fresh() -> None:
+        monkeypatch.setattr(csl, "_VERSION_LOOKUP", None)
+        csl._pandoc_version.cache_clear()
+
+    fresh()
+    asked = csl._pandoc_version()
+    assert asked.startswith("pandoc ")
+    fresh()
+    csl.look_up_pandoc()
+    assert csl._VERSION_LOOKUP is not None
+    assert csl._pandoc_version() == asked
+    fresh()
+
+    def missing() -> str:
+        raise RuntimeError("formatting references needs pandoc")
+
+    monkeypatch.setattr(csl, "pandoc_binary", missing)
+    csl.look_up_pandoc()
+    with pytest.raises(RuntimeError, match="needs pandoc"):
+        csl._pandoc_version()
+    fresh()
+
+
 def test_bibtex_exports_read_back_to_the_same_data() -> None:
     studies = real_studies()
     lib = bibtexparser.parse_string("\n".join(bibtex_of(s) for s in studies))

@@ -84,3 +84,24 @@ def test_new_fmt_and_schema_read_the_vocabularies_without_the_records(tmp_path: 
     assert run("--root", str(root), "schema", "--check")[0] == 0
     code, _, err = run("--root", str(root), "new", "ek2019")
     assert code == 1 and "'ek2019' is not a key in references.bib" in err  # refused for its own reason only
+
+
+def test_the_program_ends_with_its_output_and_exit_functions(tmp_path: Path) -> None:
+    """Run as the program, `evidence` ends without the interpreter's teardown (cli._end): its whole output
+    still arrives, through a pipe, with its exit status, and what was registered to run at exit runs."""
+    import subprocess
+    import sys
+
+    root = make_project(tmp_path / "p", INVALID / "unknown-term" / "misspelt-terms")
+    program = ("import atexit, sys; atexit.register(lambda: print('exit functions ran', file=sys.stderr)); "
+               "from generator.cli import main; sys.argv[0] = 'evidence'; main(); print('not reached')")
+    proc = subprocess.run([sys.executable, "-c", program, "--root", str(root), "check", "--format", "json"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)  # all of it: the buffered output was flushed before the end
+    assert [(d["code"], d["line"]) for d in data] == [("unknown-term", 6), ("unknown-term", 7), ("unknown-term", 14)]
+    assert proc.stderr == "exit functions ran\n"  # run after the command, as at a normal exit
+    assert "not reached" not in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "generator", "--root", str(ROOT), "check"], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr.startswith("checked ")

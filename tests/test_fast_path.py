@@ -255,3 +255,14 @@ def test_the_fast_and_the_located_loader_read_any_lines_alike(lines: list[tuple[
                                                               final_newline: bool) -> None:
     text = "\n".join(" " * indent + head + tail for indent, head, tail in lines) + ("\n" if final_newline else "")
     _agrees(text)
+
+
+def test_the_ascii_test_of_clean_text_refuses_exactly_the_unsafe_ascii_characters() -> None:
+    """clean_text tests an ASCII text by taking out the printable characters and line breaks, not with
+    _UNSAFE_ASCII: the two
+    must refuse the same characters, every one of the 128, once tab and carriage return are ruled out."""
+    for code in range(128):
+        ch = chr(code)
+        text = f"summary: a{ch}b\n"
+        expected = ch not in "\t\r\\" and not fastyaml._UNSAFE_ASCII.search(text)
+        assert fastyaml.clean_text(text) == (expected and fastyaml._NODE_START.search(text) is None), repr(ch)
