@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import diagnostics as dg
 from . import forked, urls
 from .check import check
@@ -31,13 +33,13 @@ from .load import load_project
 from .load_cache import FOLDER as LOAD_CACHE
 from .load_cache import LoadCache
 from .model import build_model
+from .nav_entries import NAV_FILE, nav_entries
 from .pages import render
 from .render_cache import FOLDER as STUDY_CACHE
 from .render_cache import StudyCache
 from .render_codebook import MARKER, vocabulary_table
 from .search_cache import FOLDER as SEARCH_CACHE
 from .search_cache import OUTPUT, FragmentReuse
-from .site_nav import NAV_FILE, nav_entries
 
 DOCS = Path("build/docs")
 SITE = Path("site")
@@ -139,7 +141,7 @@ TEMPLATE_CACHE = Path("build/cache/templates/generator")  # the generator's comp
 def _load_cache(root: Path) -> Citations:
     """Formatted references from earlier builds (each costs a share of a pandoc call); a damaged cache is ignored."""
     try:
-        data = json.loads((root / CACHE).read_text(encoding="utf-8"))
+        data = orjson.loads((root / CACHE).read_bytes())
     except (OSError, ValueError):
         return Citations()
     return Citations({str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {})
@@ -149,7 +151,7 @@ def _save_cache(root: Path, cache: dict[str, str]) -> None:
     path = root / CACHE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cache, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    tmp.write_bytes(orjson.dumps(cache, option=orjson.OPT_SORT_KEYS))
     tmp.replace(path)
 
 
@@ -198,7 +200,7 @@ def _sync(docs: Path, pages: dict[str, bytes], manifest_path: Path) -> int:
     """
     docs.mkdir(parents=True, exist_ok=True)
     try:
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        previous = orjson.loads(manifest_path.read_bytes())
         if not isinstance(previous, dict):
             previous = {}
     except (OSError, ValueError):
@@ -245,7 +247,7 @@ def _sync(docs: Path, pages: dict[str, bytes], manifest_path: Path) -> int:
                 path.rmdir()
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+    tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS))
     tmp.replace(manifest_path)
     return len(writes) + len(gone)
 

@@ -161,6 +161,7 @@ class Renderer:
         self.env.filters.update(FILTERS)
         self.page = ""  # the path of the page being rendered, for relative links
         self.folder = "."  # its folder
+        self._top, self._depth = "", 0  # its folder's first part and how many parts it has (_memo)
         self._links: dict[tuple[Any, ...], Markup] = {}
         self._shared_inputs: Any = None  # study_digests' hash of what every study page is made from
         self._parts_digest: str | None = None
@@ -174,19 +175,33 @@ class Renderer:
         return Markup(f"[{md_text(label)}]({self.rel(target)})")
 
     # The links below recur by the hundred thousand in a large atlas (every cell and term page cites
-    # its studies), and a link depends only on its target and the folder of the page it is on.
-    def _memo(self, kind: str, args: tuple[Any, ...], make: Any) -> Markup:
-        key = (kind, self.folder, args)
+    # its studies), and a link depends only on its target and the folder of the page it is on; and from a
+    # folder in another section than its target's (`top`: the first part of the target's path), only on
+    # how deep that folder is ('../../../studies/kim2011.md' from every matrix cell). So a claim listed in
+    # forty cells is written once, not forty times.
+    def _memo(self, kind: str, args: tuple[Any, ...], make: Any, top: str) -> Markup:
+        key = (kind, self.folder if self._top == top else self._depth, args)
         found = self._links.get(key)
         if found is None:
             found = self._links[key] = make()
         return found
 
+    def _at(self, page: str) -> None:
+        """Make `page` the page being rendered: its links are written from its folder."""
+        self.page = page
+        self.folder = posixpath.dirname(page) or "."
+        self._top, self._depth = ("", 0) if self.folder == "." else (self.folder.split("/", 1)[0],
+                                                                     self.folder.count("/") + 1)
+
+    def _section(self, field: str) -> str:
+        """The first part of the path of every term page of `field` (term_page: '<section>/<slug>.md')."""
+        return self.model.dimensions[field].section.split("/", 1)[0]
+
     def term_link(self, field: str, value: str, count: int | None = None) -> Markup:
         def make() -> Markup:
             term = self.model.term(field, value)
             return self.link(term.label, urls.term_page(term.section, term.slug))
-        found = self._memo("term", (field, value), make)
+        found = self._memo("term", (field, value), make, self._section(field))
         return found if count is None else Markup(f"{found} ({count})")
 
     def term_links(self, field: str, values: Any) -> Markup:
@@ -196,14 +211,16 @@ class Renderer:
         values = tuple(values)
         # each link is Markup already: a plain join, without Markup.join's escape() of every item
         return self._memo("terms", (field, values),
-                          lambda: Markup(", ".join([self.term_link(field, v) for v in values])))
+                          lambda: Markup(", ".join([self.term_link(field, v) for v in values])), self._section(field))
 
     def study_link(self, key: str) -> Markup:
         s = self.model.studies[key]
-        return self._memo("study", (key,), lambda: self.link(f"{s.short_cite} {s.title}", urls.study_page(key)))
+        return self._memo("study", (key,), lambda: self.link(f"{s.short_cite} {s.title}", urls.study_page(key)),
+                          urls.STUDY_SECTION)
 
     def cite_link(self, key: str) -> Markup:
-        return self._memo("cite", (key,), lambda: self.link(self.model.studies[key].short_cite, urls.study_page(key)))
+        return self._memo("cite", (key,), lambda: self.link(self.model.studies[key].short_cite, urls.study_page(key)),
+                          urls.STUDY_SECTION)
 
     def claim_link(self, key: str, index: int) -> Markup:
         """'Kim et al. (2011), Finding 2', one link to the claim on its study page, where a claim is listed
@@ -212,7 +229,7 @@ class Renderer:
             claim = self.model.claim(key, index)
             label = f"{self.model.studies[key].short_cite}, {claim.label}"
             return self.link(label, urls.anchored(urls.study_page(key), claim.anchor))
-        return self._memo("claim", (key, index), make)
+        return self._memo("claim", (key, index), make, urls.STUDY_SECTION)
 
     def claim_terms(self, claim: Claim) -> Markup:
         """A claim's codes on its study page: ' · *Logics:* [Community](...) · *Barriers:* ...', one call per
@@ -253,7 +270,7 @@ class Renderer:
             if confidence and claim.appraisal:
                 tail = "; " + md_text(self.vocab_label(spec.CONFIDENCE, claim.appraisal.confidence).lower())
             return Markup(f"{md_text(claim.claim)} ({self.claim_link(key, index)}, {md_text(claim.locator)}{tail})")
-        return self._memo("claim_item", (key, index, confidence), make)
+        return self._memo("claim_item", (key, index, confidence), make, urls.STUDY_SECTION)  # its one link: claim_link
 
     def claim_items(self, pairs: Any, confidence: bool = False) -> Markup:
         """A list of claims away from their study, one Markdown list item a line (no last line break): one
@@ -319,8 +336,7 @@ class Renderer:
         """A Markdown page from a `.md.j2` template (Markdown-escaping environment; HTML fragments have their own)."""
         if not template.endswith(".md.j2"):
             raise ValueError(f"{template}: only .md.j2 templates render as Markdown pages")
-        self.page = page
-        self.folder = posixpath.dirname(page) or "."
+        self._at(page)
         helpers = {
             "link": self.link, "term_link": self.term_link, "term_links": self.term_links, "study_link": self.study_link,
             "cite_link": self.cite_link, "edit_link": self.edit_link,

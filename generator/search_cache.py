@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
+import orjson
 
 FOLDER = Path("build/cache/search")
 FORMAT = 1  # what the manifest holds; a change makes every fragment new once
@@ -103,7 +104,7 @@ class FragmentReuse:
     def prepare(self) -> int:
         """Link the fragments of pages whose HTML is unchanged into the site's index folder; how many."""
         try:
-            manifest = json.loads((self.cache / "manifest.json").read_text(encoding="utf-8"))
+            manifest = orjson.loads((self.cache / "manifest.json").read_bytes())
             if manifest.get("identity") != self.identity:
                 manifest = {}
             pages, stamps = manifest.get("pages", {}), manifest.get("fragments", {})
@@ -242,9 +243,8 @@ class FragmentReuse:
             stamps = _keep(self.fragments, stored, wanted, stamps)
             chunks = _keep(self.chunks, self.cache / "index", chunk_names, self.linked_chunks)
             tmp = manifest.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"identity": self.identity, "pages": pages, "chunks": chunks,
-                                       "fragments": stamps}, sort_keys=True),
-                           encoding="utf-8")
+            tmp.write_bytes(orjson.dumps({"identity": self.identity, "pages": pages, "chunks": chunks,
+                                          "fragments": stamps}, option=orjson.OPT_SORT_KEYS))
             tmp.replace(manifest)
         except OSError:
             with contextlib.suppress(OSError):

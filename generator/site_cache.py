@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import orjson
 from mkdocs import utils as mkdocs_utils
 from mkdocs.commands import build as mkdocs_build
 from mkdocs.plugins import BasePlugin, event_priority
@@ -127,7 +128,7 @@ def _read_docs_manifest(path: Path) -> dict[str, tuple[str, int, int]]:
     """build/cache/docs.json as {src_uri: (sha1, size, mtime_ns)}; entries of any other form are left out, and
     a missing or damaged file gives none (every page is then read and hashed)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = orjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
@@ -441,7 +442,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
 
     def _read_manifest(self) -> dict[str, dict[str, Any]]:
         try:
-            data = json.loads(self._manifest_path().read_text(encoding="utf-8"))
+            data = orjson.loads(self._manifest_path().read_bytes())
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
@@ -450,7 +451,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         store = self.root / CACHE_DIR
         path = self._manifest_path()
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS))
         tmp.replace(path)
         os.utime(path)
         manifests = sorted(store.glob("manifest-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -463,7 +464,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
             if kept == path:
                 continue
             try:
-                wanted.update(f"{e['key']}.html" for e in json.loads(kept.read_text(encoding="utf-8")).values())
+                wanted.update(f"{e['key']}.html" for e in orjson.loads(kept.read_bytes()).values())
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         for name in os.listdir(store):  # not pathlib's glob: 11,000 names at 10,000 studies

@@ -3,7 +3,7 @@
 mkdocs.yml holds the hand-written part of the navigation and one marker entry,
 `- Browse: atlas:dimensions`. The generator writes the entries of the dimensions (their
 term indexes: the main ones at the top level, the others under "Vocabularies") to
-build/nav.json, from the spec and the codebook (`nav_entries`); this plugin puts them
+build/nav.json, from the spec and the codebook (nav_entries.py); this plugin puts them
 where the marker stands before MkDocs resolves the navigation. A vocabulary added to
 the codebook thus reaches the navigation with no edit of mkdocs.yml.
 """
@@ -17,16 +17,7 @@ from typing import Any
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
-NAV_FILE = Path("build/nav.json")
-MARKER = "atlas:dimensions"
-GROUP = "Vocabularies"
-
-
-def nav_entries(dimensions: list[tuple[str, str, str]]) -> list[Any]:
-    """(nav place, label, index page) of each dimension, in display order -> MkDocs nav entries."""
-    top = [{label: page} for place, label, page in dimensions if place == "top"]
-    grouped = [{label: page} for place, label, page in dimensions if place != "top"]
-    return [*top, *([{GROUP: grouped}] if grouped else [])]
+from .nav_entries import MARKER, NAV_FILE
 
 
 # MkDocs' plugins take a config class parameter, and BasePlugin.__init_subclass__ is unannotated

@@ -47,8 +47,11 @@ def href(from_page: str, to_page: str, anchor: str = "", query: str = "") -> str
 
 # --- where each kind of generated page lives (the only place these paths are written) ---------------
 
+STUDY_SECTION = "studies"  # the folder of the study pages
+
+
 def study_page(key: str) -> str:
-    return f"studies/{key}.md"
+    return f"{STUDY_SECTION}/{key}.md"
 
 
 def index_page(section: str) -> str:
@@ -77,7 +80,7 @@ def cell_page(matrix_slug: str, row: str, col: str) -> str:
 
 
 EXPLORER = "explore/index.md"
-STUDIES = index_page("studies")
+STUDIES = index_page(STUDY_SECTION)
 
 
 def anchored(page: str, anchor: str) -> str:

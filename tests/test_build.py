@@ -646,3 +646,13 @@ def test_the_generators_objects_are_freed_as_soon_as_the_build_lets_go_of_them(t
     finally:
         if enabled:
             gc.enable()
+
+
+def test_the_generator_imports_no_builder() -> None:
+    """The generator writes a builder-neutral tree, and its start-up pays for no MkDocs import (nav_entries.py)."""
+    import subprocess
+    import sys
+
+    program = "import sys, generator.build; print(sorted({m.split('.')[0] for m in sys.modules} & {'mkdocs', 'material'}))"
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out == "[]\n"
