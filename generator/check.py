@@ -205,13 +205,16 @@ def _check(loaded: Loaded) -> Checked:
     good: dict[str, dict[str, Any]] = {}
     keys = sorted(loaded.record_paths)
     split = len(keys) * 3 // 5
-    elsewhere = (forked.Forked(_elsewhere, keys[split:], loaded, validator, codebook, placed, index, allowed)
+    elsewhere = (forked.Forked(_elsewhere, keys[split:], loaded, validator, codebook, placed, index, allowed,
+                               loaded.bib_checked is None)
                  if len(keys) >= PARALLEL_RECORDS and forked.available() else None)
     clean: frozenset[str] = frozenset()
-    bib_found: list[Diagnostic] | None = None  # None: not checked elsewhere (or that process failed)
+    # checked where it was parsed (load_project's bib_check), or by the process below; None: checked here
+    bib_found: list[Diagnostic] | None = loaded.bib_checked
     for n, key in enumerate(keys):
         if elsewhere is not None and n == split:
-            clean, bib_found = _answer(elsewhere)
+            clean, found_there = _answer(elsewhere)
+            bib_found = found_there if found_there is not None else bib_found
             elsewhere = None
         doc = loaded.records.get(key)
         if doc is None:
@@ -232,7 +235,8 @@ def _check(loaded: Loaded) -> Checked:
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
     if elsewhere is not None:  # no record from the split on (a base without records): only the bibliography
-        _, bib_found = _answer(elsewhere)
+        _, found_there = _answer(elsewhere)
+        bib_found = found_there if found_there is not None else bib_found
     if bib_found is None:
         _check_bibliography(loaded.bib, diags)
     else:
@@ -260,11 +264,11 @@ PARALLEL_RECORDS = 2000
 
 
 def _elsewhere(keys: list[str], loaded: Loaded, validator: Validator, codebook: Codebook, placed: set[str],
-               index: KeyIndex, allowed: dict[str, frozenset[str]]) -> tuple[list[str], list[Diagnostic]]:
+               index: KeyIndex, allowed: dict[str, frozenset[str]],
+               with_bibliography: bool = True) -> tuple[list[str], list[Diagnostic] | None]:
     """What the second process runs: the keys among `keys` whose records _check_record passes without a
-    diagnostic, and the bibliography's diagnostics."""
-    bib_found: list[Diagnostic] = []
-    _check_bibliography(loaded.bib, bib_found)
+    diagnostic, and the bibliography's diagnostics (None when not asked: they were worked out already)."""
+    bib_found = bibliography_diagnostics(loaded.bib) if with_bibliography else None
     clean = [key for key in keys if (doc := loaded.records.get(key)) is not None
              and not _check_record(key, doc, validator, codebook, loaded.bib, placed, index, allowed)]
     return clean, bib_found
@@ -512,6 +516,14 @@ def _check_countries(doc: Document, where: tuple[str, int], codes: Any, place: s
 
 
 # --- bibliography --------------------------------------------------------------
+
+def bibliography_diagnostics(bib: Bibliography) -> list[Diagnostic]:
+    """The bibliography's own diagnostics (entries lacking what their type needs, ...), which need nothing
+    but the bibliography: `evidence check` has them worked out where a large one is parsed (load_project)."""
+    diags: list[Diagnostic] = []
+    _check_bibliography(bib, diags)
+    return diags
+
 
 def _check_bibliography(bib: Bibliography, diags: list[Diagnostic]) -> None:
     for entry in bib.entries.values():

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import diagnostics as dg
-from .check import check, check_codebook
+from .check import bibliography_diagnostics, check, check_codebook
 from .load import load_project
 
 
@@ -21,7 +21,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    loaded = load_project(_root(args))
+    loaded = load_project(_root(args), bib_check=bibliography_diagnostics)
     result = check(loaded)
     diags = dg.escalate(result.diagnostics) if args.strict else result.diagnostics
     if args.format == "json":

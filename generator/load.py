@@ -696,6 +696,9 @@ class Loaded:
     files: int
     corrections: str = ""  # evidence/CORRECTIONS.md (Markdown), published as a page; "" if absent
     screening: dict[str, Document] = field(default_factory=dict)  # log name (file stem) -> document
+    # the bibliography's own diagnostics (check.bibliography_diagnostics), where the process that parsed it
+    # worked them out (load_project's `bib_check`); None: the check works them out
+    bib_checked: list[Diagnostic] | None = None
 
 
 def _outside(root: Path, path: Path, display: str, folder_inside: bool = False, link: bool = True) -> Diagnostic | None:
@@ -751,15 +754,18 @@ def _yaml_files(directory: Path) -> list[tuple[Path, bool]]:
 
 
 def load_project(root: Path, records: bool = True,
-                 csl: Callable[[BibEntry], dict[str, Any]] | None = None, cache: LoadCache | None = None) -> Loaded:
+                 csl: Callable[[BibEntry], dict[str, Any]] | None = None, cache: LoadCache | None = None,
+                 bib_check: Callable[[Bibliography], list[Diagnostic]] | None = None) -> Loaded:
     """Every input file of the project; with records=False, all but the study records and screening logs
     (what `evidence new`, `fmt` and `schema` need: the codebook, the bibliography, the meta files).
     With `csl` (a build, which models the base, passes csl.csl_item), the entries' CSL items are worked
     out too where that costs nothing: beside the records, in the process that parses a large
     bibliography (Bibliography.csl). With a `cache` (a build: load_cache.py), what an earlier build parsed
-    from the same bytes is taken from it."""
+    from the same bytes is taken from it. With `bib_check` (`evidence check`, which models nothing), a
+    bibliography parsed in the second process is checked there too (Loaded.bib_checked), while the
+    records are still being read here."""
     with collector_paused():
-        return _load_project(root, records, csl, cache)
+        return _load_project(root, records, csl, cache, bib_check)
 
 
 # A bibliography this large is read in a second process while the records are read in this one:
@@ -768,19 +774,22 @@ PARALLEL_BIB_BYTES = 256 * 1024
 
 
 def _bibliography_worker(path: Path, display: str, items: Callable[[BibEntry], dict[str, Any]] | None = None,
-                         stop: Any = None) -> tuple[Bibliography, list[Diagnostic]]:
+                         stop: Any = None, bib_check: Callable[[Bibliography], list[Diagnostic]] | None = None,
+                         ) -> tuple[Bibliography, list[Diagnostic], list[Diagnostic] | None]:
     """What the second process runs (a name of its own, so that a test can make it fail): the parse, and
     with `items` (a build, which models the base: csl.csl_item) the entries' CSL items, until the first
     process has read the records and sets `stop`; the model works out the rest. At 10,000 entries the
     parse and the items took about as long as the records, so neither process waits long for the other.
-    `evidence check` models nothing and asks for no items."""
+    `evidence check` models nothing and asks for no items; it gives `bib_check`, and the bibliography's own
+    diagnostics are worked out here instead (at 1,000 entries this process is otherwise idle for a
+    third of the time the records take)."""
     bib, diags = load_bibliography(path, display)
     if items is not None:
         for key, entry in bib.entries.items():
             if stop is not None and stop.value:
                 break
             bib.csl[key] = items(entry)
-    return bib, diags
+    return bib, diags, bib_check(bib) if bib_check is not None else None
 
 
 def _read_bibliography_elsewhere(path: Path) -> bool:
@@ -815,7 +824,8 @@ def _load_meta(root: Path) -> tuple[dict[str, Document], list[Diagnostic], int]:
 
 
 def _load_project(root: Path, with_records: bool = True,
-                  csl: Callable[[BibEntry], dict[str, Any]] | None = None, cache: LoadCache | None = None) -> Loaded:
+                  csl: Callable[[BibEntry], dict[str, Any]] | None = None, cache: LoadCache | None = None,
+                  bib_check: Callable[[Bibliography], list[Diagnostic]] | None = None) -> Loaded:
     diags: list[Diagnostic] = []
     bib_path = root / BIB_FILE
     bib_outside = _outside(root, bib_path, BIB_FILE) if bib_path.is_file() else None
@@ -824,7 +834,7 @@ def _load_project(root: Path, with_records: bool = True,
     elsewhere, stop = None, None
     if cached is None and bib_outside is None and bib_path.is_file() and _read_bibliography_elsewhere(bib_path):
         stop = multiprocessing.get_context("fork").RawValue("b", 0) if csl else None
-        elsewhere = forked.Forked(_bibliography_worker, bib_path, BIB_FILE, csl, stop)
+        elsewhere = forked.Forked(_bibliography_worker, bib_path, BIB_FILE, csl, stop, bib_check)
     records: dict[str, Document] = {}
     record_paths: dict[str, str] = {}
     codebook: dict[str, Document] = {}
@@ -861,7 +871,7 @@ def _load_project(root: Path, with_records: bool = True,
     meta, found, meta_files = _load_meta(root)
     diags.extend(found)
     files += meta_files
-    bib, found = _finish_bibliography(bib_path, bib_outside, cached, elsewhere, stop, cache)
+    bib, found, bib_checked = _finish_bibliography(bib_path, bib_outside, cached, elsewhere, stop, cache)
     diags.extend(found)
     files += 1 if bib_path.is_file() else 0
     corrections = ""
@@ -873,27 +883,32 @@ def _load_project(root: Path, with_records: bool = True,
         except (OSError, UnicodeDecodeError) as exc:
             diags.append(diagnostic(C.FILE_ENCODING if isinstance(exc, UnicodeDecodeError) else C.FILE_UNREADABLE,
                                     CORRECTIONS_FILE, 1, 1, f"{CORRECTIONS_FILE} could not be read: {exc}"))
-    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections, screening)
+    return Loaded(root, records, record_paths, codebook, meta, bib, diags, files, corrections, screening, bib_checked)
 
 
 def _finish_bibliography(bib_path: Path, outside: Diagnostic | None, cached: tuple[Bibliography, list[Diagnostic]] | None,
                          elsewhere: forked.Forked | None, stop: Any,
-                         cache: LoadCache | None) -> tuple[Bibliography, list[Diagnostic]]:
-    """The bibliography and its diagnostics: from the load cache, from the second process (told to stop
-    making CSL items: the records are read), or read here."""
+                         cache: LoadCache | None) -> tuple[Bibliography, list[Diagnostic], list[Diagnostic] | None]:
+    """The bibliography, its diagnostics as read and, from the second process, as checked (or None): from the
+    load cache, from the second process (told to stop making CSL items: the records are read), or read here."""
     if outside is not None:
-        return Bibliography(BIB_FILE), [outside]
+        return Bibliography(BIB_FILE), [outside], None
     if cached is not None:
-        return cached
+        return cached[0], cached[1], None
+    checked = None
     if elsewhere is not None:
         if stop is not None:
             stop.value = 1  # the records are read: the CSL items still to do are the model's
-        bib, found = elsewhere.result() or load_bibliography(bib_path, BIB_FILE)
+        answer = elsewhere.result()
+        if answer is not None:
+            bib, found, checked = answer
+        else:  # it failed: read here, and checked by the check
+            bib, found = load_bibliography(bib_path, BIB_FILE)
     elif bib_path.is_file():
         bib, found = load_bibliography(bib_path, BIB_FILE)
     else:
         return Bibliography(BIB_FILE), [diagnostic(C.FILE_MISSING, BIB_FILE, 1, 1, "references.bib is missing",
-                                                   "Create references.bib at the top of the project.")]
+                                                   "Create references.bib at the top of the project.")], None
     if cache is not None:
         cache.missed_bibliography(bib, found)
-    return bib, found
+    return bib, found, checked

@@ -137,10 +137,10 @@ def test_a_build_gets_the_csl_items_from_the_second_process_and_a_check_does_not
     loaded = load.load_project(ROOT, csl=csl_item)
     assert all(expected[key] == item for key, item in loaded.bib.csl.items())
     flag = multiprocessing.get_context("fork").RawValue("b", 0)
-    bib, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
+    bib, _, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
     assert bib.csl == expected, "never stopped: every item"
     flag.value = 1
-    bib, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
+    bib, _, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
     assert bib.csl == {}, "stopped before the first"
 
     def model(project: load.Loaded) -> dict[str, Any]:
@@ -265,3 +265,37 @@ def test_a_record_that_the_second_process_finds_clean_is_kept_as_loaded(monkeypa
     split = len(keys) * 3 // 5
     assert ran_here == keys[:split]  # the rest were checked, and found clean, in the second process
     assert set(result.records) == set(keys)
+
+
+CHECKED_BIB_CASES = sorted(p for p in INVALID.glob("bib-*/*") if p.is_dir())
+
+
+@pytest.mark.parametrize("records_shared", [False, True])
+@pytest.mark.parametrize("case", [None, *CHECKED_BIB_CASES],
+                         ids=["base", *(f"{c.parent.name}/{c.name}" for c in CHECKED_BIB_CASES)])
+def test_a_bibliography_checked_where_it_is_parsed_gives_what_one_process_gives(
+        case: Path | None, records_shared: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evidence check` has a large bibliography's own diagnostics worked out in the process that parses it
+    (load_project's bib_check): the check then says exactly what it says in one process, in the same order,
+    and the process that checks part of the records does not check the bibliography again."""
+    import generator.check as checking
+
+    root = ROOT if case is None else make_project(tmp_path / "project", case)
+    here = _checked(root)
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
+    if records_shared:
+        monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
+    asked: list[bool] = []
+    original = forked.Forked.__init__
+
+    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
+        if job is checking._elsewhere:
+            asked.append(args[-1])
+        original(self, job, *args)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    loaded = load.load_project(root, bib_check=checking.bibliography_diagnostics)
+    assert loaded.bib_checked is not None  # worked out in the second process
+    assert loaded.bib_checked == checking.bibliography_diagnostics(loaded.bib)
+    result = check(loaded)
+    assert (result.diagnostics, [d.message for d in result.diagnostics], result.records) == here[:3]
+    assert asked == ([False] if records_shared else [])
