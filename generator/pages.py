@@ -62,7 +62,8 @@ Pieces = tuple[bytes, bytes, bytes, bytes]  # a study's explorer entry, studies.
 # pages, study key -> digest, the keys whose pages were rendered, study key -> its pieces (those made, and in
 # this process those read from the cache as well), the keys whose pieces were made
 Studies = tuple[Pages, dict[str, str], list[str], dict[str, Pieces], list[str]]
-Done = tuple[dict[str, Pages], Studies]  # the parts done (name -> their pages), the study pages done
+# the parts done (name -> their pages, and whether they were made rather than read), the study pages done
+Done = tuple[dict[str, tuple[Pages, bool]], Studies]
 Job = Callable[[bool], Done]
 
 
@@ -185,12 +186,13 @@ def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[
         pages[page] = text
         pieces.append(_pieces(wholes, cache, key, digests.get(key), pieces_done.get(key), key in made_now))
     for name in parts:
-        pages.update(done[0][name])
+        part, part_made = done[0][name]
+        pages.update(part)
         part_key = _part_key(base, cache, name)
         if part_key is not None:
             cache.keep([part_key])
-            if cache.get_bytes(part_key) is None:  # made in this build (or damaged in the cache)
-                cache.put(part_key, pack_pages(done[0][name]))
+            if part_made:  # not in the cache, or damaged there
+                cache.put(part_key, pack_pages(part))
     for whole in wholes.files(pieces).values():
         pages.update(whole)
     return pages
@@ -219,14 +221,16 @@ def _counter(n: int) -> Callable[[], int]:
 
 def _part(name: str, make: Callable[[], dict[str, str]], base: Renderer, cache: StudyCache) -> Job:
     """A part of the other pages: read from the render cache where it holds the part made from the same
-    inputs (`_part_key`), made otherwise (`_put_together` puts it in the cache)."""
+    inputs (`_part_key`), made otherwise (`_put_together` puts it in the cache: it was not there, or its
+    bytes there, though whole, are no packing of pages)."""
     def job(_here: bool) -> Done:
         key = _part_key(base, cache, name)
         stored = cache.get_bytes(key) if key is not None else None
         pages = unpack_pages(stored) if stored is not None else None
+        made = pages is None
         if pages is None:
             pages = _encoded(make())
-        return {name: pages}, ({}, {}, [], {}, [])
+        return {name: (pages, made)}, ({}, {}, [], {}, [])
     return job
 
 

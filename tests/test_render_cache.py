@@ -62,6 +62,11 @@ def cache_entries(root: Path, kind: str | None = None) -> dict[str, Path]:
     return out
 
 
+def files_of(root: Path, digest: str) -> Path:
+    """The file of the render cache that holds the entry `digest`."""
+    return cache_entries(root)[digest]
+
+
 def entry_kind(body: bytes) -> str:
     """A study page begins with its front matter; a study's pieces are four packed byte strings, the first an
     explorer entry (a JSON object); a part of the other pages (pages._part) is paths and texts, packed."""
@@ -209,8 +214,8 @@ def test_the_second_process_sends_back_only_what_it_made(built: Path, tmp_path: 
     assert 0 < generate_counting(root)[1] < n
     assert len(answers) == 1 and len(answers[0]) > 1  # one file for each job it took
     parts = merged(answers[0])[0]
-    assert parts and not {page for pages_ in parts.values() for page in pages_} & {"explore/studies.js",
-                                                                                    "data/evidence.json"}
+    assert parts and not {page for pages_, _made in parts.values() for page in pages_} & {"explore/studies.js",
+                                                                                           "data/evidence.json"}
     # no other part, so that the second process surely takes chunks of study pages
     monkeypatch.setattr(Renderer, "parts", lambda _self: {})
     monkeypatch.setattr(CompareRenderer, "parts", lambda _self: {})
@@ -286,20 +291,31 @@ def test_a_template_change_rerenders_every_study_page(built: Path, tmp_path: Pat
 
 
 def test_a_damaged_cache_is_ignored(built: Path, tmp_path: Path) -> None:
-    """A truncated file, a garbled one, an empty one, a flipped bit, a page that is not UTF-8 and pieces that do
-    not unpack under a right checksum: each page lost is rendered again and each study's pieces made again,
-    both are written back, the output is unchanged, and no traceback."""
+    """A truncated file, a garbled one, an empty one, a flipped bit, a page that is not UTF-8, and pieces and a
+    part of the other pages that do not unpack under a right checksum: each page lost is rendered again, each
+    study's pieces and each part made again, all are written back, the output is unchanged, and no traceback."""
     import zlib
 
     root = copy_built(built, tmp_path / "p")
     pages = cache_entries(root, "page")
+    kinds = {digest: kind for kind in ("page", "pieces", "part") for digest in cache_entries(root, kind)}
     files: dict[Path, list[str]] = {}
     for digest, path in cache_entries(root).items():
         files.setdefault(path, []).append(digest)
-    singles = {kind: [path for path, digests in files.items() if len(digests) == 1 and (digests[0] in pages) == is_page]
-               for kind, is_page in (("page", True), ("pieces", False))}
+    singles = {kind: [path for path, digests in files.items() if len(digests) == 1 and kinds[digests[0]] == kind]
+               for kind in ("page", "pieces")}
     several = [path for path, digests in files.items() if len(digests) > 1]
     assert len(singles["page"]) >= 2 and len(singles["pieces"]) >= 1 and len(several) >= 4
+    # a part of the other pages whose bytes, under a right checksum, are no packing of pages: made again, and
+    # written back (in a file of its own among those damaged below, with its other entries as they were)
+    body = b"\xff\xfe not UTF-8"
+    damaged = {*several[:4], *singles["page"][:2], *singles["pieces"][:1]}
+    part = next(d for d, kind in kinds.items() if kind == "part" and files_of(root, d) not in damaged)
+    entries, _ = _entries(files_of(root, part).read_bytes(), part[:2])
+    files_of(root, part).write_bytes(b"".join(
+        b"%s %s %08x %d\n%s" % (FORMAT, d.encode(), zlib.crc32(b), len(b), b)
+        for d, b in ((d, body if d == part else data[start:start + length])
+                     for d, (data, start, length, _) in entries.items())))
 
     def pages_in(path: Path, last: bool = False) -> int:
         digests = files[path][-1:] if last else files[path]
@@ -326,6 +342,7 @@ def test_a_damaged_cache_is_ignored(built: Path, tmp_path: Path) -> None:
     assert generate_counting(root) == (0, n - lost)
     assert sorted(p.name for p in (root / FOLDER).iterdir() if not p.name.endswith(SUFFIX)) == []
     assert len(cache_entries(root, "page")) == len(cache_entries(root, "pieces")) == n  # every file whole again
+    assert part in cache_entries(root, "part") and len(cache_entries(root, "part")) == PARTS  # written back whole
     assert set(cache_entries(root)) == {d for ds in files.values() for d in ds}  # the same entries, rewritten
     assert generate_counting(root) == (0, n)
 
