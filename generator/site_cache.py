@@ -51,6 +51,7 @@ last rebuild wrote that this one does not are deleted. `mkdocs build` takes none
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib.metadata
@@ -192,6 +193,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.nav: Navigation | None = None
         # under `mkdocs serve` only, kept from one rebuild to the next (see the module's docstring)
         self.serving = False
+        self.built = False  # `mkdocs build` (the program) returned from its build: on_shutdown ends it
         self.in_place = 0  # reused pages the last rebuild of a preview had already written
         self.stat_keys: dict[str, tuple[tuple[str, str, int, int], str]] = {}  # src_uri -> (signature, key)
         self.written: dict[str, str] = {}  # destination -> key of the page the last rebuild left there
@@ -199,6 +201,30 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
 
     def on_startup(self, *, command: str, dirty: bool) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
         self.serving = command == "serve"
+        self.built = False
+        if command == "build" and _the_mkdocs_program():
+            original = _ORIGINAL["build"]
+
+            def build(config: Any, *args: Any, **kwargs: Any) -> None:
+                original(config, *args, **kwargs)
+                self.built = True  # returned: the site is written, no strict-mode abort, no error
+
+            mkdocs_build.build = build  # looked up by `mkdocs build` after this event
+
+    def on_shutdown(self) -> None:
+        """The last event of `mkdocs build`. After a build that succeeded, the program ends here, without the
+        interpreter's teardown of MkDocs' modules and of the site's pages, files and navigation (0.035 s of
+        every build at 1,000 studies, 0.1 s at 10,000), which nobody sees: the output is flushed and the
+        functions registered to run at exit run, as at a normal exit with status 0. After a failure, MkDocs
+        goes on as it would (its error and exit status). Only `mkdocs build` run as a program does this,
+        never a build run in-process (tests/test_build.py::test_mkdocs_ends_a_successful_build_at_once)."""
+        mkdocs_build.build = _ORIGINAL["build"]
+        if self.built:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            atexit._run_exitfuncs()
+            os._exit(0)
 
     # --- before the pages ----------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
@@ -539,7 +565,14 @@ def _place(source: Path | str, dest: Path | str) -> None:
 _ORIGINAL: dict[str, Any] = {"populate": mkdocs_build._populate_page, "build_page": mkdocs_build._build_page,
                              "clean_directory": mkdocs_utils.clean_directory,
                              "copy_static_files": Files.copy_static_files,
-                             "add_files_from_theme": Files.add_files_from_theme}
+                             "add_files_from_theme": Files.add_files_from_theme, "build": mkdocs_build.build}
+
+
+def _the_mkdocs_program() -> bool:
+    """Whether this process is the `mkdocs` program (`mkdocs ...` or `python -m mkdocs ...`), not a program that
+    calls MkDocs in-process."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return (spec is not None and spec.name == "mkdocs.__main__") or Path(sys.argv[0]).name == "mkdocs"
 
 
 class _Undotted:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -656,3 +657,34 @@ def test_the_generator_imports_no_builder() -> None:
     program = "import sys, generator.build; print(sorted({m.split('.')[0] for m in sys.modules} & {'mkdocs', 'material'}))"
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out == "[]\n"
+
+
+def test_mkdocs_ends_a_successful_build_at_once(built_site: Path, tmp_path: Path) -> None:
+    """`mkdocs build` (the program) ends right after a build that succeeded, without the interpreter's
+    teardown (site_cache.CachePlugin.on_shutdown): status 0, its whole log, the exit functions run, and the
+    caller's code after the build never runs. A build that fails (a warning in strict mode) ends as MkDocs
+    ends it: status 1, through the caller's code."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "project"
+    shutil.copytree(built_site.parent, root, ignore=shutil.ignore_patterns("site", "trash"))
+    program = ("import atexit, runpy, sys; atexit.register(lambda: print('exit functions ran', file=sys.stderr)); "
+               "sys.argv[1:] = ['build', '--strict', '--site-dir', sys.argv[1]]\n"
+               "try:\n    runpy.run_module('mkdocs', run_name='__main__', alter_sys=True)\n"
+               "finally:\n    print('back in the caller', file=sys.stderr)\n")
+
+    def mkdocs(site: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", program, str(site)], cwd=root, capture_output=True, text=True,
+                              env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+
+    ok = mkdocs(tmp_path / "site-ok")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "Documentation built in" in ok.stderr and ok.stderr.endswith("exit functions ran\n")
+    assert "back in the caller" not in ok.stderr
+    assert (tmp_path / "site-ok/index.html").is_file() and (tmp_path / "site-ok/sitemap.xml").is_file()
+    (root / "build/docs/broken.md").write_text("# Broken\n\n[A link to nothing](nowhere.md)\n", encoding="utf-8")
+    failed = mkdocs(tmp_path / "site-failed")
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    assert "WARNING" in failed.stderr and "nowhere.md" in failed.stderr and "back in the caller" in failed.stderr
+    assert failed.stderr.endswith("exit functions ran\n")
