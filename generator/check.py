@@ -213,8 +213,7 @@ def _check(loaded: Loaded) -> Checked:
     bib_found: list[Diagnostic] | None = loaded.bib_checked
     for n, key in enumerate(keys):
         if elsewhere is not None and n == split:
-            clean, found_there = _answer(elsewhere)
-            bib_found = found_there if found_there is not None else bib_found
+            clean, bib_found = _answer(elsewhere, bib_found)
             elsewhere = None
         doc = loaded.records.get(key)
         if doc is None:
@@ -235,8 +234,7 @@ def _check(loaded: Loaded) -> Checked:
         if not any(d.severity.value == "error" for d in found):
             good[key] = doc.data
     if elsewhere is not None:  # no record from the split on (a base without records): only the bibliography
-        _, found_there = _answer(elsewhere)
-        bib_found = found_there if found_there is not None else bib_found
+        _, bib_found = _answer(elsewhere, bib_found)
     if bib_found is None:
         _check_bibliography(loaded.bib, diags)
     else:
@@ -248,11 +246,14 @@ def _check(loaded: Loaded) -> Checked:
     return Checked(codebook, good, diags, dataset, changes, corrected, logs)
 
 
-def _answer(elsewhere: forked.Forked) -> tuple[frozenset[str], list[Diagnostic] | None]:
-    """The second process's clean keys and the bibliography's diagnostics; none and None if it failed, so that
-    every record and the bibliography are checked here."""
+def _answer(elsewhere: forked.Forked, bib_found: list[Diagnostic] | None) -> tuple[frozenset[str], list[Diagnostic] | None]:
+    """The second process's clean keys, and the bibliography's diagnostics: its own, or `bib_found` (those
+    worked out already, or None) where it was not asked for them or failed. If it failed, no key is clean:
+    every record is checked here, and the bibliography too unless `bib_found` holds its diagnostics."""
     out = elsewhere.result()
-    return (frozenset(out[0]), out[1]) if out is not None else (frozenset(), None)
+    if out is None:
+        return frozenset(), bib_found
+    return frozenset(out[0]), out[1] if out[1] is not None else bib_found
 
 
 # From this many records, a forked process checks the bibliography's entries and the last two fifths of

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import gc
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from . import diagnostics as dg
+from . import forked
 from .check import bibliography_diagnostics, check, check_codebook
 from .load import load_project
 
@@ -245,26 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               "EVIDENCE_DEBUG=1 shows the traceback.", file=sys.stderr)
         code = 70
     if argv is None:
-        _end(code)
+        # the `evidence` program: ended here, without the interpreter's teardown (forked.end_now); called
+        # in-process, main() returns (tests/test_cli.py::test_the_program_ends_with_its_output_and_exit_functions)
+        forked.end_now(code)
     return code
-
-
-def _end(code: int) -> NoReturn:
-    """End the `evidence` program with `code`, without tearing the interpreter down.
-
-    Everything a normal exit does that anyone sees is done: the output is flushed and the functions
-    registered to run at exit run (the temporary folders' clean-up, logging's last flush,
-    multiprocessing's). What is skipped is the teardown of every module and object, which nobody
-    sees and which took 0.015 s of `evidence check` and 0.04 s of `evidence build` at 1,000 studies
-    (numpy, MkDocs' and Jinja's modules, the loaded evidence). Called in-process (with argv), main()
-    returns instead (tests/test_cli.py::test_the_program_ends_with_its_output_and_exit_functions)."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`evidence check | head`): nothing more can be said
-            pass
-    atexit._run_exitfuncs()
-    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

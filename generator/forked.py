@@ -8,14 +8,20 @@ and asks for its `result` when it needs it; a process that fails gives None, and
 work itself or stops, as it decides. A forked process shares what this one has already loaded, without
 copying or pickling it; only the result comes back, pickled (the render's comes back job by job, through
 files: pages._spool).
+
+`end_now` ends a program (`evidence`, and `mkdocs build` through the atlas-cache plugin) once its work is
+done, without the interpreter's teardown.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 
 def available() -> bool:
@@ -62,3 +68,19 @@ def _run(sender: Any, job: Callable[..., Any], args: tuple[Any, ...]) -> None:
         out = None
     sender.send(out)
     sender.close()
+
+
+def end_now(code: int) -> NoReturn:
+    """End this process with `code`, without tearing the interpreter down.
+
+    Everything a normal exit does that anyone sees is done: the output is flushed (a closed pipe, as in
+    `evidence check | head`, is left as it is) and the functions registered to run at exit run (temporary
+    folders' clean-up, logging's last flush, multiprocessing's). What is skipped is the teardown of every
+    module and object, which nobody sees: 0.015 s of `evidence check` and 0.04 s of `evidence build` at
+    1,000 studies (numpy's and Jinja's modules, the loaded evidence), and 0.035 to 0.1 s of `mkdocs build`
+    at 1,000 to 10,000 studies (its modules, the site's pages, files and navigation)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
