@@ -4,8 +4,8 @@ For each size it synthesises an evidence base (bench/synth.py), then times, in
 fresh processes, with each one's peak memory:
   1. a bare bibtexparser parse of the same references.bib, for comparison;
   2. `evidence check`, cold (no cache of any kind is read by the check);
-  3. the generator step alone (records to Markdown and data), with a cold citation cache, once; then three
-     rounds of 4 to 6, back to back:
+  3. the generator step alone (`evidence generate`: records to Markdown and data), with a cold citation
+     cache, once; then three rounds of 4 to 6, back to back:
   4. the generator step with a warm citation cache (a full pass: the render cache of study pages and
      build/docs are removed first);
   5. the full site build (`evidence build`: generator, MkDocs, Pagefind), with no page or render cache
@@ -130,8 +130,9 @@ def run_size(n: int, work: Path) -> dict[str, object]:
         checks.append(seconds)
     row["bib_parse_s"], row["bib_parse_s_runs"] = median(parses), spread(parses)
     row["check_s"], row["check_s_runs"] = median(checks), spread(checks)
-    gen = [py, "-c", "import sys; from pathlib import Path; from generator.build import generate; "
-                     "generate(Path(sys.argv[1]), quiet=True)", str(root)]
+    # the generator step as a program of its own (`evidence generate`): it ends as `evidence build` does after
+    # its generator step (no teardown of the step's objects; build frees them while MkDocs works)
+    gen = [py, "-m", "generator", "--root", str(root), "generate", "--quiet"]
     row["generate_cold_s"], row["generate_mb"], _ = measure(gen, ROOT)  # citation cache empty
     build = [py, "-m", "generator", "--root", str(root), "build"]
     records = sorted((root / "evidence/studies").glob("*.yaml"))

@@ -20,8 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -53,13 +54,18 @@ def _say(quiet: bool, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def generate(root: Path, quiet: bool = False, strict: bool = False) -> tuple[bool, int]:
-    """load -> check -> model -> render, then sync build/docs. Returns (ok, pages changed)."""
-    ok, changed, _ = _generate(root, quiet, strict)
+def generate(root: Path, quiet: bool = False, strict: bool = False, keep: list[Any] | None = None) -> tuple[bool, int]:
+    """load -> check -> model -> render, then sync build/docs. Returns (ok, pages changed).
+
+    With a `keep` list, the step's objects are put in it rather than freed on return (`_generate`): for a
+    program that ends right after (`evidence generate`), as `evidence build` frees them only while MkDocs
+    works."""
+    ok, changed, _ = _generate(root, quiet, strict, keep)
     return ok, changed
 
 
-def _generate(root: Path, quiet: bool, strict: bool, keep: list[Any] | None = None) -> tuple[bool, int, dict[str, str]]:
+def _generate(root: Path, quiet: bool, strict: bool, keep: list[Any] | None = None,
+              checked: Callable[[dict[str, str]], None] | None = None) -> tuple[bool, int, dict[str, str]]:
     """As generate(), also returning the environment the site builder needs (dataset version).
 
     The cyclic garbage collector is paused for the length of the step: the generator makes millions of
@@ -69,12 +75,15 @@ def _generate(root: Path, quiet: bool, strict: bool, keep: list[Any] | None = No
 
     With a `keep` list, the step's objects (the loaded base, its model and pages) are put in it rather
     than freed on return: freeing millions of objects takes most of a second at 10,000 studies, and
-    build() does it while MkDocs starts in its own process.
+    build() does it while MkDocs works in its own process.
+
+    `checked`, if given, is called with that environment as soon as the check has passed, before the model
+    is built: build() starts MkDocs there (`_SiteBuilder`).
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _generate_pass(root, quiet, strict, keep)
+        return _generate_pass(root, quiet, strict, keep, checked)
     finally:
         if enabled:
             if keep is not None:
@@ -86,7 +95,8 @@ def _generate(root: Path, quiet: bool, strict: bool, keep: list[Any] | None = No
             gc.enable()
 
 
-def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None) -> tuple[bool, int, dict[str, str]]:
+def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None,
+                   checked: Callable[[dict[str, str]], None] | None) -> tuple[bool, int, dict[str, str]]:
     started = time.monotonic()
     parsed = LoadCache(root / LOAD_CACHE)
     loaded = load_project(root, csl=csl_item, cache=parsed)
@@ -97,6 +107,10 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
     _say(quiet, dg.summary_line(diags, loaded.files))
     if dg.has_errors(diags):
         return False, 0, {}
+    env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
+           "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
+    if checked is not None:
+        checked(env)
     look_up_pandoc()  # in a thread, while the model is built (the citation cache's keys hold pandoc's version)
     model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
                         result.screening)
@@ -119,8 +133,6 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
     _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
     _say(quiet, f"generated {len(pages):,} files ({changed:,} changed, {studies.hits:,} study pages reused) "
                 f"in {time.monotonic() - started:.1f} s")
-    env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
-           "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
     if keep is not None:
         keep.extend((loaded, result, model, pages, studies))
     return True, changed, env
@@ -290,20 +302,25 @@ def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
 
 def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool) -> int:
     keep: list[Any] = []
-    ok, _, atlas_env = _generate(root, quiet, strict, keep)
+    staging = Path(tempfile.mkdtemp(prefix=".site-", dir=root))
+    builder = _SiteBuilder(root, staging)
+    try:
+        ok, _, _ = _generate(root, quiet, strict, keep, checked=builder.start)
+        if ok:
+            builder.go(premade.folder if premade.wait() else None)
+    finally:
+        if not builder.going:  # the check failed, or the generator did: MkDocs (if started) ends unbuilt
+            builder.stop()
+            shutil.rmtree(staging, ignore_errors=True)
     if not ok:
         print("evidence: the check failed; nothing was built and site/ was left as it was", file=sys.stderr)
         return 1
-    staging = Path(tempfile.mkdtemp(prefix=".site-", dir=root))
     emptying = _Emptying(root / TRASH)  # the site the last build replaced, deleted while MkDocs and Pagefind work
     _say(quiet, "building the site with mkdocs ...")
     started = time.monotonic()
-    env = {**os.environ, **atlas_env, "SOURCE_DATE_EPOCH": _source_date_epoch(root), "NO_MKDOCS_2_WARNING": "1"}
-    if premade.wait():
-        env[PREMADE_DIRS] = str(premade.folder)
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--site-dir", str(staging)]
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    keep.clear()  # the generator's objects are freed while MkDocs starts
+    proc = builder.proc
+    assert proc is not None
+    keep.clear()  # the generator's objects are freed while MkDocs works
     pagefind_command()  # found while MkDocs works (its imports cost 0.03 s)
     log: list[str] = []
     ticker = _Ticker(quiet, started)
@@ -331,6 +348,74 @@ def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool)
     notes = "; ".join(note for note in (reuse, searched) if note)
     _say(quiet, f"built {site.relative_to(root)}/ in {time.monotonic() - started:.1f} s" + (f" ({notes})" if notes else ""))
     return 0
+
+
+class _SiteBuilder:
+    """`mkdocs build`, started as soon as the check has passed and told to build once build/docs is written.
+
+    MkDocs' start (Python, its imports, the theme's and the configuration's loading: 0.15 s) then runs on
+    the second core while the generator builds the model and writes the pages, rather than after them. It
+    waits, before its build reads anything from build/docs, for one line on a pipe whose descriptor it is
+    given (GO_FD; site_cache.CachePlugin.on_startup): the go, with the folders made beforehand for it
+    (`_Premade`). If the pipe closes without it (the generator failed, or was stopped), MkDocs ends without
+    building. The configuration's values from dataset.yaml (ATLAS_VERSION ...) are known once the check has
+    passed, which is why MkDocs starts there and not earlier. Where a descriptor cannot be handed on (not
+    POSIX), MkDocs starts at the go, as it did before."""
+
+    def __init__(self, root: Path, staging: Path) -> None:
+        self.root, self.staging = root, staging
+        self.proc: subprocess.Popen[str] | None = None
+        self.going = False
+        self._env: dict[str, str] = {}
+        self._pipe: IO[bytes] | None = None
+
+    def start(self, atlas_env: dict[str, str]) -> None:
+        self._env = {**os.environ, **atlas_env, "SOURCE_DATE_EPOCH": _source_date_epoch(self.root),
+                     "NO_MKDOCS_2_WARNING": "1"}
+        if _hands_on_descriptors():
+            (self.root / DOCS).mkdir(parents=True, exist_ok=True)  # MkDocs' configuration requires the folder
+            read, write = os.pipe()
+            try:
+                self._launch({**self._env, GO_FD: str(read)}, (read,))
+            except BaseException:
+                os.close(write)
+                raise
+            finally:
+                os.close(read)
+            self._pipe = os.fdopen(write, "wb")
+
+    def _launch(self, env: dict[str, str], fds: tuple[int, ...] = ()) -> None:
+        cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--site-dir", str(self.staging)]
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, pass_fds=fds)
+
+    def go(self, premade: Path | None) -> None:
+        """build/docs is written: MkDocs builds (started now if it could not be started before)."""
+        folders = {PREMADE_DIRS: str(premade)} if premade is not None else {}
+        if self._pipe is None:
+            self._launch({**self._env, **folders})
+        else:
+            with self._pipe:
+                self._pipe.write(json.dumps({"go": True, **folders}).encode() + b"\n")
+            self._pipe = None
+        self.going = True
+
+    def stop(self) -> None:
+        """MkDocs, if started, ends without building (the pipe closes without the go)."""
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+        if self.proc is not None:
+            self.proc.communicate()
+            self.proc = None
+
+
+GO_FD = "ATLAS_GO_FD"  # site_cache.GO_FD: the descriptor MkDocs reads the go from
+
+
+def _hands_on_descriptors() -> bool:
+    """Whether a started program can be handed a pipe's descriptor (Popen's pass_fds: POSIX only)."""
+    return os.name == "posix"
 
 
 class _Premade:

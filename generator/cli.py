@@ -1,4 +1,4 @@
-"""The `evidence` command: check, explain, schema, build, serve."""
+"""The `evidence` command: check, explain, schema, new, fmt, diff, agree, generate, build, serve."""
 
 from __future__ import annotations
 
@@ -157,6 +157,19 @@ def cmd_agree(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """The generator step alone: check, then write the Markdown and data of build/docs (and build/nav.json)
+    as `evidence build` does, without building the site. The tree is builder-neutral: any site builder can
+    read it, and a contributor can look at the pages the generator writes."""
+    from .build import generate
+
+    # the `evidence` program ends right after (forked.end_now): the step's objects are kept, never freed
+    ok, _ = generate(_root(args), quiet=args.quiet, strict=args.strict, keep=[] if args.program else None)
+    if not ok:
+        print("evidence: the check failed; build/docs was left as it was", file=sys.stderr)
+    return 0 if ok else 1
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
@@ -212,6 +225,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="markdown (default, for a pull request) or json")
     p.set_defaults(func=cmd_agree)
 
+    p = sub.add_parser("generate", help="check and write the pages into build/docs, without building the site")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_generate)
+
     p = sub.add_parser("build", help="check, write the pages and build site/")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -226,6 +244,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)  # argparse exits with status 2 on usage errors
+    args.program = argv is None  # this process is the `evidence` program, which ends when main() does
     if argv is None and args.func is cmd_check:
         # This process is `evidence check` itself, and ends when the check does. It makes millions of
         # small containers and no reference cycles; the collector would only walk them (~0.2 s at

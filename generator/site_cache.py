@@ -83,6 +83,8 @@ TEMPLATE_CACHE = Path("build/cache/templates/theme")  # the theme's compiled tem
 # Set by `evidence build` (build._Premade, which holds the same name): a folder of the site's folders, made
 # while the generator ran, to move into the site directory once MkDocs has emptied it.
 PREMADE_DIRS = "ATLAS_PREMADE_DIRS"
+GO_FD = "ATLAS_GO_FD"  # build.GO_FD: where `evidence build` tells a `mkdocs build` it started early to build
+NOT_BUILT = 3  # how `mkdocs build` ends when `evidence build` closed that pipe without the go
 # Written by `evidence build`'s generator step (build.SYNC_MANIFEST, the same path): each file of build/docs
 # with the SHA-1 of its bytes, its size and its modification time, as the generator wrote it.
 DOCS_MANIFEST = Path("build/cache/docs.json")
@@ -201,6 +203,9 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
     def on_startup(self, *, command: str, dirty: bool) -> None:  # noqa: ARG002 - MkDocs hook, called by keyword
         self.serving = command == "serve"
         self.built = False
+        go = os.environ.pop(GO_FD, None)
+        if go is not None and command == "build":
+            _await_go(go)
         if command == "build" and _the_mkdocs_program():
             original = _ORIGINAL["build"]
 
@@ -559,6 +564,23 @@ _ORIGINAL: dict[str, Any] = {"populate": mkdocs_build._populate_page, "build_pag
                              "clean_directory": mkdocs_utils.clean_directory,
                              "copy_static_files": Files.copy_static_files,
                              "add_files_from_theme": Files.add_files_from_theme, "build": mkdocs_build.build}
+
+
+def _await_go(fd: str) -> None:
+    """Wait, before the build reads anything, for `evidence build` to say that build/docs is written (build.py,
+    `_SiteBuilder`): one line of JSON on the pipe `fd`, with the folder of premade site folders, if any, which
+    `_install` then adopts. Without it (the pipe closed: the generator failed or was stopped), this program ends
+    with NOT_BUILT, having built nothing."""
+    try:
+        with os.fdopen(int(fd), "rb") as pipe:
+            message = json.loads(pipe.readline() or b"null")
+    except (OSError, ValueError):
+        message = None
+    if not isinstance(message, dict) or message.get("go") is not True:
+        forked.end_now(NOT_BUILT)
+    premade = message.get(PREMADE_DIRS)
+    if isinstance(premade, str) and premade:
+        os.environ[PREMADE_DIRS] = premade
 
 
 def _the_mkdocs_program() -> bool:

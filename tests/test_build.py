@@ -688,3 +688,98 @@ def test_mkdocs_ends_a_successful_build_at_once(built_site: Path, tmp_path: Path
     assert failed.returncode == 1, failed.stderr[-2000:]
     assert "WARNING" in failed.stderr and "nowhere.md" in failed.stderr and "back in the caller" in failed.stderr
     assert failed.stderr.endswith("exit functions ran\n")
+
+
+def test_mkdocs_started_early_builds_only_on_the_go_and_reads_the_pages_written_before_it(built_site: Path,
+                                                                                          tmp_path: Path) -> None:
+    """`evidence build` starts `mkdocs build` once the check has passed (build._SiteBuilder), and MkDocs waits on
+    a pipe before its build reads anything (site_cache._await_go). Given the go, it builds from build/docs as it
+    is then: a page written after MkDocs started is in the site. With the pipe closed and no go, it ends with
+    NOT_BUILT and builds nothing."""
+    import subprocess
+    import sys
+    import time
+
+    from generator import site_cache
+
+    root = tmp_path / "project"
+    shutil.copytree(built_site.parent, root, ignore=shutil.ignore_patterns("site", "trash"))
+
+    def start(site: Path) -> tuple[subprocess.Popen[str], int]:
+        read, write = os.pipe()
+        proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1", site_cache.GO_FD: str(read)},
+                                pass_fds=(read,))
+        os.close(read)
+        return proc, write
+
+    proc, write = start(tmp_path / "site-stopped")
+    os.close(write)  # no go
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == site_cache.NOT_BUILT, out[-2000:]
+    assert "Documentation built" not in out and not (tmp_path / "site-stopped/index.html").exists()
+
+    proc, write = start(tmp_path / "site-built")
+    time.sleep(1)  # MkDocs has started and is waiting
+    assert proc.poll() is None
+    (root / "build/docs/studies/late.md").write_text("# Written after MkDocs started\n", encoding="utf-8")
+    with os.fdopen(write, "wb") as pipe:
+        pipe.write(b'{"go": true}\n')
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-2000:]
+    assert "Written after MkDocs started" in (tmp_path / "site-built/studies/late/index.html").read_text(encoding="utf-8")
+
+
+def test_a_generator_failure_after_the_check_ends_the_early_mkdocs_unbuilt(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """MkDocs starts once the check has passed; if the generator fails after that (here the render), MkDocs is
+    told nothing, ends without building, the staging folder goes and site/ is left as it was."""
+    from generator import build, site_cache
+
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    before = tree_digest(site)
+    (root / "evidence/studies/bovaird2007.yaml").write_text(
+        (root / "evidence/studies/bovaird2007.yaml").read_text(encoding="utf-8").replace("summary: ", "summary: New. ", 1),
+        encoding="utf-8")
+    ended: list[int | None] = []
+    stop = build._SiteBuilder.stop
+
+    def stopped(self: build._SiteBuilder) -> None:
+        proc = self.proc
+        stop(self)
+        ended.append(proc.returncode if proc is not None else None)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug in the render")
+
+    monkeypatch.setattr(build._SiteBuilder, "stop", stopped)
+    monkeypatch.setattr(build, "render", broken)
+    code, _, err = run("--root", str(root), "build", "--quiet")
+    assert code == 70 and "a bug in the render" in err
+    assert ended == [site_cache.NOT_BUILT]  # started after the check, ended without the go
+    assert tree_digest(site) == before
+    assert not list(root.glob(".site-*")), "the staging folder is cleaned up"
+
+
+def test_without_a_pipe_to_hand_on_mkdocs_starts_once_the_pages_are_written(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no descriptor can be handed to MkDocs (not POSIX), it is started at the go instead, and builds the
+    same site."""
+    from generator import build
+
+    root = copy_project(tmp_path / "p")
+    early = tree_digest(build_site(root))
+    monkeypatch.setattr(build, "_hands_on_descriptors", lambda: False)
+    launched: list[bool] = []
+    launch = build._SiteBuilder._launch
+
+    def counted(self: build._SiteBuilder, env: dict[str, str], fds: tuple[int, ...] = ()) -> None:
+        launched.append(build.GO_FD in env or bool(fds))
+        launch(self, env, fds)
+
+    monkeypatch.setattr(build._SiteBuilder, "_launch", counted)
+    shutil.rmtree(root / "build")
+    assert tree_digest(build_site(root)) == early
+    assert launched == [False]

@@ -105,3 +105,27 @@ def test_the_program_ends_with_its_output_and_exit_functions(tmp_path: Path) -> 
     proc = subprocess.run([sys.executable, "-m", "generator", "--root", str(ROOT), "check"], capture_output=True,
                           text=True, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr.startswith("checked ")
+
+
+def test_generate_writes_the_pages_without_building_the_site(tmp_path: Path) -> None:
+    """`evidence generate` (the program) checks and writes build/docs and build/nav.json as `evidence build`'s
+    generator step does, and builds no site; a failed check writes nothing and exits 1."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    root.mkdir()
+    for part in ("content", "evidence", "overrides", "references.bib", "mkdocs.yml"):
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copyfile)(ROOT / part, root / part)
+    proc = subprocess.run([sys.executable, "-m", "generator", "--root", str(root), "generate"], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("checked ") and "\ngenerated " in proc.stderr
+    assert (root / "build/docs/studies/bovaird2007.md").is_file() and (root / "build/nav.json").is_file()
+    assert not (root / "site").exists()
+    docs = {p: p.read_bytes() for p in sorted((root / "build/docs").rglob("*")) if p.is_file()}
+    (root / "evidence/studies/bovaird2007.yaml").write_text("logics: [profesional]\n", encoding="utf-8")
+    code, _, err = run("--root", str(root), "generate", "--quiet")
+    assert code == 1 and "error[unknown-term]" in err and "build/docs was left as it was" in err
+    assert {p: p.read_bytes() for p in sorted((root / "build/docs").rglob("*")) if p.is_file()} == docs
