@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
+import orjson
 from pylatexenc.latex2text import LatexNodes2Text
 
 from .load import PAGE_RANGE_DASHES, BibEntry
@@ -134,6 +134,10 @@ def rich(value: str) -> str:
 
 def persons(value: str) -> list[dict[str, str]]:
     """BibTeX names ('van Eijk, Carola and {Governance International}') as CSL names."""
+    # imported here: a rebuild takes every CSL item from the load cache and never needs bibtexparser (its import
+    # was 0.006 s of every build)
+    from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
+
     out: list[dict[str, str]] = []
     for raw in split_multiple_persons_names(value):
         raw = raw.strip()
@@ -378,7 +382,9 @@ def _style_digest(style: str) -> str:
 
 
 def item_digest(item: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(item, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """The SHA-256 of the item as JSON with its keys sorted at every level (orjson: a sixth of the time json took,
+    0.01 s a build at 1,000 studies)."""
+    return hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def cache_key(style: str, item: dict[str, Any], digest: str | None = None) -> str:

@@ -251,11 +251,15 @@ class Model:
         return out + ((("not appraised", counts[""]),) if counts[""] else ())
 
 
+_YEAR = re.compile(r"\d{4}")
+
+
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, list):
-        return tuple(str(v) for v in value)
+        # a checked record's lists hold text; the values are made text all the same, one by one only if needed
+        return tuple(value) if all(type(v) is str for v in value) else tuple(map(str, value))
     return (str(value),)
 
 
@@ -271,10 +275,11 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
     confidence_vocab = codebook.vocabularies.get(CONFIDENCE_VOCABULARY)
     confidence_order = confidence_vocab.slugs if confidence_vocab else []
     made: dict[str, dict[str, Any]] = {}  # key -> the fields of its Study but the related studies
+    coded_fields = [f.name for f in specs if f.kind != "derived"]
     for key in sorted(records):
         data = records[key]
         entry = bib.entries[key]
-        codes = {f.name: _as_tuple(data.get(f.name)) for f in specs if f.kind != "derived"}
+        codes = {name: _as_tuple(data.get(name)) for name in coded_fields}
         codes[spec.TRADITIONS] = tuple(sorted({tradition_of[c] for c in codes[spec.COUNTRIES] if c in tradition_of}))
         claims = []
         for i, c in enumerate(data.get(spec.CLAIMS) or [], 1):
@@ -296,7 +301,7 @@ def build_model(records: dict[str, dict[str, Any]], codebook: Codebook, bib: Bib
         csl = bib.csl.get(key) or csl_item(entry)  # worked out while the records were read (load.py)
         # the names as csl_item parsed them (a second parse cost a second at 10,000 studies)
         names = csl["author"] if entry.fields.get("author") else csl["editor"] if entry.fields.get("editor") else []
-        year = re.search(r"\d{4}", entry.fields.get("year", ""))
+        year = _YEAR.search(entry.fields.get("year", ""))
         made[key] = dict(
             key=key,
             title=decode(entry.fields.get("title", key)),

@@ -47,6 +47,7 @@ from .render_compare import CompareRenderer
 
 PARALLEL_FROM = 400  # studies: below this, a second process costs more than it saves
 CHUNK = 250  # study pages taken at a time by whichever process is free
+PARALLEL_RENDERS = 100  # study pages to render from which a second process pays when every part is cached
 # The parts of the other pages, handed out first and the longest first, so that the last jobs are short
 # (CPU seconds at 10,000 studies: matrices 1.2, indexes 0.4, views 0.3, about 0.1); any part not named
 # here follows them.
@@ -131,7 +132,7 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
     jobs = [_part(name, parts[name], base, cache) for name in TAKEN if name in parts]
     jobs += [_part(name, make, base, cache) for name, make in parts.items() if name not in TAKEN]
     jobs += [_chunk(base, wholes, keys[start:start + CHUNK], cache) for start in range(0, len(keys), CHUNK)]
-    if len(keys) < PARALLEL_FROM or not forked.available():
+    if not _worth_a_second_process(base, cache, keys, list(parts)):
         done = _run(_counter(len(jobs)), jobs, True)
     else:
         handed_out = multiprocessing.get_context("fork").Value("i", 0)
@@ -161,6 +162,21 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
             missing.append(_chunk(base, wholes, left, cache))
         _run(_counter(len(missing)), missing, True, done)
     return _put_together(base, wholes, cache, keys, list(parts), done)
+
+
+def _worth_a_second_process(base: Renderer, cache: StudyCache, keys: list[str], parts: list[str]) -> bool:
+    """Whether the render is shared with a second process: from PARALLEL_FROM studies, unless the render cache
+    holds every part and all but PARALLEL_RENDERS study pages (a rebuild after an edit that only a study's own
+    page shows). What is left then is reading, which a second process made slower, not faster (0.116 s against
+    0.108 s at 1,000 studies), and it took the second core from MkDocs, which starts beside the generator. The
+    digests worked out to count the pages to render are kept (Renderer.study_digests) for the render itself."""
+    if len(keys) < PARALLEL_FROM or not forked.available():
+        return False
+    part_keys = [_part_key(base, cache, name) for name in parts]
+    if not all(key is not None and cache.holds(key) for key in part_keys):  # parts to make (or no cache)
+        return True
+    digests = base.study_digests(keys)
+    return sum(1 for key in keys if not cache.holds(digests[key])) >= PARALLEL_RENDERS
 
 
 def _put_together(base: Renderer, wholes: Wholes, cache: StudyCache, keys: list[str], parts: list[str],

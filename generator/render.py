@@ -166,6 +166,7 @@ class Renderer:
         self._shared_inputs: Any = None  # study_digests' hash of what every study page is made from
         self._parts_digest: str | None = None
         self._terms: dict[tuple[str, str], tuple[str, str, str]] = {}
+        self._digests: dict[str, str] = {}  # study_digests' answers, each worked out once
 
     # --- links (the only way markup enters a page) ---------------------------------
     def rel(self, target: str) -> str:
@@ -429,10 +430,13 @@ class Renderer:
             self._shared_inputs = hashlib.sha256(canonical_bytes(shared))
             self._terms = {(t.dimension, t.value): (t.section, t.slug, t.label)
                            for d in m.dimensions.values() for t in d.terms}
-        shared, terms = self._shared_inputs, self._terms
+        shared, terms, known = self._shared_inputs, self._terms, self._digests
         cites: dict[str, tuple[str, str]] = {}
         out: dict[str, str] = {}
         for key in keys:
+            if key in known:
+                out[key] = known[key]
+                continue
             s = m.studies[key]
             linked = dict.fromkeys((f, v) for f, values in s.codes.items() for v in values)
             linked.update(dict.fromkeys((f, v) for c in s.claims for f, values in c.codes.items() for v in values))
@@ -447,7 +451,7 @@ class Renderer:
             }
             h = shared.copy()
             h.update(canonical_bytes(inputs))
-            out[key] = h.hexdigest()
+            out[key] = known[key] = h.hexdigest()
         return out
 
     def parts_digest(self) -> str | None:

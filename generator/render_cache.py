@@ -204,6 +204,10 @@ class StudyCache:
             return None
         return body
 
+    def holds(self, digest: str) -> bool:
+        """Whether an entry is stored under `digest` (whole or not: `get` checks that)."""
+        return digest in self._entries
+
     def get_bytes(self, digest: str) -> bytes | None:
         """The bytes stored under `digest` (a study's pieces: pages.Wholes), or None when there are none or they are damaged."""
         return self._body(digest)

@@ -194,6 +194,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.nav: Navigation | None = None
         # under `mkdocs serve` only, kept from one rebuild to the next (see the module's docstring)
         self.serving = False
+        self.go: str | None = None  # the descriptor of the pipe on which `evidence build` gives the go (GO_FD)
         self.built = False  # `mkdocs build` (the program) returned from its build: on_shutdown ends it
         self.in_place = 0  # reused pages the last rebuild of a preview had already written
         self.stat_keys: dict[str, tuple[tuple[str, str, int, int], str]] = {}  # src_uri -> (signature, key)
@@ -204,8 +205,7 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.serving = command == "serve"
         self.built = False
         go = os.environ.pop(GO_FD, None)
-        if go is not None and command == "build":
-            _await_go(go)
+        self.go = go if command == "build" else None  # on_config waits for the go there
         if command == "build" and _the_mkdocs_program():
             original = _ORIGINAL["build"]
 
@@ -225,7 +225,11 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
             forked.end_now(0)
 
     # --- before the pages ----------------------------------------------------------------
+    @event_priority(100)  # before every other plugin's: atlas-nav's reads build/nav.json, written before the go
     def on_config(self, config: Any) -> Any:
+        """What the build reuses: the configuration's digest and the pages stored under it, worked out from what the
+        generator does not write, then (for a `mkdocs build` started early by `evidence build`) the wait for the
+        go (`_await_go`), then what the generator wrote (build/cache/docs.json)."""
         self.root = Path(config.config_file_path).resolve().parent if config.config_file_path else Path.cwd()
         self._store = str(self.root / CACHE_DIR)
         custom = config.theme.custom_dir
@@ -237,6 +241,9 @@ class CachePlugin(BasePlugin):  # type: ignore[type-arg, no-untyped-call]
         self.config_digest = _digest(FORMAT, config_text, settings, _versions(),
                                      _tree_digest(Path(custom)) if custom else "")
         self.manifest = self._read_manifest()
+        if self.go is not None:
+            _await_go(self.go)
+            self.go = None
         self.docs = {} if self.serving else _read_docs_manifest(self.root / DOCS_MANIFEST)  # a preview keeps its own
         self.keys, self.reused, self.rendered, self.deferred = {}, set(), set(), {}
         self.titled = set()

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -783,3 +784,33 @@ def test_without_a_pipe_to_hand_on_mkdocs_starts_once_the_pages_are_written(tmp_
     shutil.rmtree(root / "build")
     assert tree_digest(build_site(root)) == early
     assert launched == [False]
+
+
+def test_mkdocs_failing_before_the_go_is_reported_as_its_failure(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """MkDocs starts once the check has passed, and reads its configuration then: a configuration it refuses
+    ends it before the generator has finished (here the generator is made slow, so that it surely has). The
+    build then fails as any failed MkDocs build does (its log, status 1, site/ left as it was), never with an
+    internal error (the go written to a pipe nobody reads)."""
+    import time
+
+    from generator import build
+
+    sync = build._sync
+
+    def slow_sync(*args: Any) -> int:
+        time.sleep(3)
+        return sync(*args)
+
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    before = tree_digest(site)
+    monkeypatch.setattr(build, "_sync", slow_sync)
+    config = root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("use_directory_urls: true", "use_directory_urls: maybe"),
+                      encoding="utf-8")
+    code, _, err = run("--root", str(root), "build", "--quiet")
+    assert code == 1 and "mkdocs failed" in err and "internal error" not in err, err[-2000:]
+    assert "use_directory_urls" in err
+    assert tree_digest(site) == before
+    assert not list(root.glob(".site-*")), "the staging folder is cleaned up"

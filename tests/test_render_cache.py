@@ -22,6 +22,7 @@ import pytest
 
 from generator import render
 from generator.build import DOCS, generate
+from generator.load_cache import FOLDER as LOAD_CACHE
 from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical, finite, unpack
 
 from .conftest import copy_project
@@ -170,6 +171,38 @@ def test_two_processes_share_out_the_study_pages_and_fill_one_cache(built: Path,
     assert generate_counting(root) == (0, n)  # the second process's pages were put in the cache too
 
 
+@pytest.mark.parametrize(("change", "two"), [("summary", False), ("codes", True), ("none", False)])
+def test_a_second_render_process_is_started_only_for_work_worth_it(built: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  change: str, two: bool) -> None:
+    """Above PARALLEL_FROM studies the render is shared with a second process, but not when the cache holds every
+    part of the other pages and all but a few study pages (an edit that only a study's own page shows, or none):
+    reading is not worth a second process. An edit that makes the parts again is. Either way the output is
+    that of a build without the cache."""
+    from generator import forked, pages
+
+    monkeypatch.setattr(pages, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pages, "PARALLEL_RENDERS", 2)
+    monkeypatch.setattr(forked, "available", lambda: True)  # a one-core machine still tests the choice
+    started: list[str] = []
+    real = forked.Forked
+
+    def spy(job: Any, *args: Any) -> Any:
+        started.append(job.__name__)
+        return real(job, *args)
+
+    monkeypatch.setattr(forked, "Forked", spy)
+    root = copy_built(built, tmp_path / "p")
+    if change != "none":
+        CHANGES[change](root)
+    generate_counting(root)
+    assert ("_spool" in started) is two, started
+    equals_an_uncached_build(root)
+    started.clear()
+    generate_counting(root)  # nothing changed since: everything is read
+    assert "_spool" not in started
+
+
 def test_the_second_process_sends_back_only_what_it_made(built: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """What the second render process hands back (a file per job it did, pages._spool) holds, of the study
@@ -216,7 +249,9 @@ def test_the_second_process_sends_back_only_what_it_made(built: Path, tmp_path: 
     parts = merged(answers[0])[0]
     assert parts and not {page for pages_, _made in parts.values() for page in pages_} & {"explore/studies.js",
                                                                                            "data/evidence.json"}
-    # no other part, so that the second process surely takes chunks of study pages
+    # no other part, so that the second process surely takes chunks of study pages (a second process for the
+    # few pages the edit changes)
+    monkeypatch.setattr(pages, "PARALLEL_RENDERS", 1)
     monkeypatch.setattr(Renderer, "parts", lambda _self: {})
     monkeypatch.setattr(CompareRenderer, "parts", lambda _self: {})
     CHANGES["codes"](root)
@@ -591,14 +626,16 @@ def test_many_files_of_the_cache_are_written_by_a_second_process_or_here_if_it_f
         original(self, job, *args)
     monkeypatch.setattr(forked.Forked, "__init__", spy)
     if dies:
-        monkeypatch.setattr(build, "_save", lambda _studies: os._exit(3))
+        monkeypatch.setattr(build, "_save", lambda *_caches: os._exit(3))
     root = copy_built(built, tmp_path / "p")
     shutil.rmtree(root / FOLDER)
+    shutil.rmtree(root / LOAD_CACHE)
     n = len(study_pages(root))
     assert generate_counting(root) == (0, 0)
     assert build._save in started
     monkeypatch.undo()
     assert len(cache_entries(root, "page")) == n
+    assert sorted(p.name for p in (root / LOAD_CACHE).iterdir())  # the load cache is saved with it
     assert generate_counting(root) == (0, n)
 
 

@@ -36,19 +36,19 @@ def test_sync_compares_every_file_before_it_writes_any(tmp_path: Path, monkeypat
     build._sync(docs, _pages(50), manifest)
     looked_at: set[str] = set()
     at_write: list[int] = []
-    real_stat, real_write = os.stat, Path.write_bytes
+    real_stat, real_open = os.stat, os.open
 
     def recording_stat(path: Any, *args: Any, **kwargs: Any) -> Any:
         looked_at.add(os.fspath(path))
         return real_stat(path, *args, **kwargs)
 
-    def recording_write(self: Path, data: bytes) -> int:
-        if self.is_relative_to(docs):  # a page, not the manifest written after them
+    def recording_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT and Path(path).is_relative_to(docs):  # a page written, not the manifest after them
             at_write.append(len({os.fspath(docs / rel) for rel in _pages(50)} & looked_at))
-        return real_write(self, data)
+        return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "stat", recording_stat)
-    monkeypatch.setattr(Path, "write_bytes", recording_write)
+    monkeypatch.setattr(os, "open", recording_open)
     build._sync(docs, _pages(50, frozenset({2, 40})), manifest)
     assert at_write == [50, 50]  # every file was looked at before the first was written
 
