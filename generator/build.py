@@ -30,6 +30,7 @@ from . import diagnostics as dg
 from . import forked, urls
 from .check import check
 from .csl import Citations, csl_item, look_up_pandoc
+from .handoff import DOCS_MANIFEST, GO_FD, PREMADE_DIRS
 from .load import load_project
 from .load_cache import FOLDER as LOAD_CACHE
 from .load_cache import LoadCache
@@ -127,13 +128,11 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
     saving = forked.Forked(_save, studies, parsed, csl) \
         if studies.rewrites() >= SAVE_ELSEWHERE and forked.available() else None
     if saving is None:
-        studies.save()
-        parsed.save(csl)
+        _save_caches(studies, parsed, csl)
     pages.update(_content_pages(root, pages, {MARKER: vocabulary_table(model)}))
-    changed = _sync(root / DOCS, pages, root / SYNC_MANIFEST)
+    changed = _sync(root / DOCS, pages, root / DOCS_MANIFEST)
     if saving is not None and saving.result() is not True:  # it failed: saved here, where an error shows
-        studies.save()
-        parsed.save(csl)
+        _save_caches(studies, parsed, csl)
     _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
     _say(quiet, f"generated {len(pages):,} files ({changed:,} changed, {studies.hits:,} study pages reused) "
                 f"in {time.monotonic() - started:.1f} s")
@@ -145,10 +144,15 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
 SAVE_ELSEWHERE = 64  # files of the render cache to rewrite from which a forked process writes them
 
 
-def _save(studies: StudyCache, parsed: LoadCache, csl: dict[str, dict[str, Any]]) -> bool:
-    """The render cache and the load cache, saved: what a forked process does when there is much to write."""
+def _save_caches(studies: StudyCache, parsed: LoadCache, csl: dict[str, dict[str, Any]]) -> None:
+    """The render cache and the load cache (with the CSL items the model made), saved."""
     studies.save()
     parsed.save(csl)
+
+
+def _save(studies: StudyCache, parsed: LoadCache, csl: dict[str, dict[str, Any]]) -> bool:
+    """What the forked process runs when there is much to write: True once both caches are saved."""
+    _save_caches(studies, parsed, csl)
     return True
 
 
@@ -192,7 +196,6 @@ def _content_pages(root: Path, generated: dict[str, bytes], fills: dict[str, str
     return out
 
 
-SYNC_MANIFEST = Path("build/cache/docs.json")
 PARALLEL_WRITES = 2000  # files to write from which _sync shares the writes with a second process
 
 
@@ -373,7 +376,7 @@ class _SiteBuilder:
     page cache's manifest: 0.15 s at 1,000 studies) then runs on the second core while the generator builds
     the model and writes the pages, rather than after them. It
     waits, before its build reads anything from build/docs, for one line on a pipe whose descriptor it is
-    given (GO_FD; site_cache.CachePlugin.on_config): the go, with the folders made beforehand for it
+    given (handoff.GO_FD; site_cache.CachePlugin.on_config): the go, with the folders made beforehand for it
     (`_Premade`). If the pipe closes without it (the generator failed, or was stopped), MkDocs ends without
     building. The configuration's values from dataset.yaml (ATLAS_VERSION ...) are known once the check has
     passed, which is why MkDocs starts there and not earlier. Where a descriptor cannot be handed on (not
@@ -428,9 +431,6 @@ class _SiteBuilder:
         if self.proc is not None:
             self.proc.communicate()
             self.proc = None
-
-
-GO_FD = "ATLAS_GO_FD"  # site_cache.GO_FD: the descriptor MkDocs reads the go from
 
 
 def _hands_on_descriptors() -> bool:
@@ -591,7 +591,6 @@ def search_glob(site: Path) -> str:
 
 
 TRASH = Path("build/trash")
-PREMADE_DIRS = "ATLAS_PREMADE_DIRS"  # site_cache.PREMADE_DIRS: the plugin cannot be imported here (it imports MkDocs)
 
 
 def _swap(new: Path, site: Path, trash: Path) -> None:

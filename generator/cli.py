@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)  # argparse exits with status 2 on usage errors
     args.program = argv is None  # this process is the `evidence` program, which ends when main() does
-    if argv is None and args.func is cmd_check:
+    if args.program and args.func is cmd_check:
         # This process is `evidence check` itself, and ends when the check does. It makes millions of
         # small containers and no reference cycles; the collector would only walk them (~0.2 s at
         # 10,000 studies, once each time load_project and check hand it back). Called in-process
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  hint: nothing was changed in site/. Please report this, with the command you ran; "
               "EVIDENCE_DEBUG=1 shows the traceback.", file=sys.stderr)
         code = 70
-    if argv is None:
+    if args.program:
         # the `evidence` program: ended here, without the interpreter's teardown (forked.end_now); called
         # in-process, main() returns (tests/test_cli.py::test_the_program_ends_with_its_output_and_exit_functions)
         forked.end_now(code)

@@ -74,20 +74,13 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from . import forked
+from .handoff import DOCS_MANIFEST, GO_FD, NOT_BUILT, PREMADE_DIRS
 from .render_cache import template_cache
 
 log = logging.getLogger("mkdocs.plugins.atlas-cache")
 
 CACHE_DIR = Path("build/cache/pages")
 TEMPLATE_CACHE = Path("build/cache/templates/theme")  # the theme's compiled templates (render_cache.template_cache)
-# Set by `evidence build` (build._Premade, which holds the same name): a folder of the site's folders, made
-# while the generator ran, to move into the site directory once MkDocs has emptied it.
-PREMADE_DIRS = "ATLAS_PREMADE_DIRS"
-GO_FD = "ATLAS_GO_FD"  # build.GO_FD: where `evidence build` tells a `mkdocs build` it started early to build
-NOT_BUILT = 3  # how `mkdocs build` ends when `evidence build` closed that pipe without the go
-# Written by `evidence build`'s generator step (build.SYNC_MANIFEST, the same path): each file of build/docs
-# with the SHA-1 of its bytes, its size and its modification time, as the generator wrote it.
-DOCS_MANIFEST = Path("build/cache/docs.json")
 FORMAT = "2"  # bump when what the manifest holds, or how a key is made, changes
 PACKAGES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2", "pygments", "markupsafe",
             "minify-html")

@@ -188,7 +188,7 @@ def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_r
     from mkdocs import utils as mkdocs_utils
 
     from generator import build as build_module
-    from generator import site_cache
+    from generator import handoff, site_cache
     from generator.build import _Premade
     from generator.site_cache import _adopt
 
@@ -209,9 +209,10 @@ def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_r
     assert not (staging / "studies").exists(), "only into an empty site directory"
     (staging / "left-by-mkdocs").unlink()
     # in a build, MkDocs' own emptying of the site directory moves them in (the plugin's hook)
-    monkeypatch.setenv(build_module.PREMADE_DIRS, str(tmp_path / "made"))
-    assert build_module.PREMADE_DIRS == site_cache.PREMADE_DIRS
-    assert build_module.SYNC_MANIFEST == site_cache.DOCS_MANIFEST
+    monkeypatch.setenv(handoff.PREMADE_DIRS, str(tmp_path / "made"))
+    # the generator and the plugin read the names they share from one module
+    assert vars(build_module)["PREMADE_DIRS"] == vars(site_cache)["PREMADE_DIRS"] == handoff.PREMADE_DIRS
+    assert vars(build_module)["DOCS_MANIFEST"] == vars(site_cache)["DOCS_MANIFEST"] == handoff.DOCS_MANIFEST
     plugin = site_cache.CachePlugin()
     site_cache._install(plugin)
     try:
@@ -701,7 +702,7 @@ def test_mkdocs_started_early_builds_only_on_the_go_and_reads_the_pages_written_
     import sys
     import time
 
-    from generator import site_cache
+    from generator import handoff
 
     root = tmp_path / "project"
     shutil.copytree(built_site.parent, root, ignore=shutil.ignore_patterns("site", "trash"))
@@ -710,7 +711,7 @@ def test_mkdocs_started_early_builds_only_on_the_go_and_reads_the_pages_written_
         read, write = os.pipe()
         proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
                                 cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1", site_cache.GO_FD: str(read)},
+                                env={**os.environ, "NO_MKDOCS_2_WARNING": "1", handoff.GO_FD: str(read)},
                                 pass_fds=(read,))
         os.close(read)
         return proc, write
@@ -718,7 +719,7 @@ def test_mkdocs_started_early_builds_only_on_the_go_and_reads_the_pages_written_
     proc, write = start(tmp_path / "site-stopped")
     os.close(write)  # no go
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == site_cache.NOT_BUILT, out[-2000:]
+    assert proc.returncode == handoff.NOT_BUILT, out[-2000:]
     assert "Documentation built" not in out and not (tmp_path / "site-stopped/index.html").exists()
 
     proc, write = start(tmp_path / "site-built")
@@ -736,7 +737,7 @@ def test_a_generator_failure_after_the_check_ends_the_early_mkdocs_unbuilt(tmp_p
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """MkDocs starts once the check has passed; if the generator fails after that (here the render), MkDocs is
     told nothing, ends without building, the staging folder goes and site/ is left as it was."""
-    from generator import build, site_cache
+    from generator import build, handoff
 
     root = copy_project(tmp_path / "p")
     site = build_site(root)
@@ -759,7 +760,7 @@ def test_a_generator_failure_after_the_check_ends_the_early_mkdocs_unbuilt(tmp_p
     monkeypatch.setattr(build, "render", broken)
     code, _, err = run("--root", str(root), "build", "--quiet")
     assert code == 70 and "a bug in the render" in err
-    assert ended == [site_cache.NOT_BUILT]  # started after the check, ended without the go
+    assert ended == [handoff.NOT_BUILT]  # started after the check, ended without the go
     assert tree_digest(site) == before
     assert not list(root.glob(".site-*")), "the staging folder is cleaned up"
 
@@ -768,7 +769,7 @@ def test_without_a_pipe_to_hand_on_mkdocs_starts_once_the_pages_are_written(tmp_
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Where no descriptor can be handed to MkDocs (not POSIX), it is started at the go instead, and builds the
     same site."""
-    from generator import build
+    from generator import build, handoff
 
     root = copy_project(tmp_path / "p")
     early = tree_digest(build_site(root))
@@ -777,7 +778,7 @@ def test_without_a_pipe_to_hand_on_mkdocs_starts_once_the_pages_are_written(tmp_
     launch = build._SiteBuilder._launch
 
     def counted(self: build._SiteBuilder, env: dict[str, str], fds: tuple[int, ...] = ()) -> None:
-        launched.append(build.GO_FD in env or bool(fds))
+        launched.append(handoff.GO_FD in env or bool(fds))
         launch(self, env, fds)
 
     monkeypatch.setattr(build._SiteBuilder, "_launch", counted)
