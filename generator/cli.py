@@ -11,8 +11,10 @@ from pathlib import Path
 
 from . import diagnostics as dg
 from . import forked
-from .check import bibliography_diagnostics, check, check_codebook
-from .load import load_project
+from .load import BIB_CHECK, CSL_ITEMS, load_project, read_ahead
+
+# The check, the model and the pages are imported by the commands that use them, and `check`, `generate` and
+# `build` import them only once references.bib is being read in a second process (load.read_ahead).
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -20,7 +22,12 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    loaded = load_project(_root(args), bib_check=bibliography_diagnostics)
+    root = _root(args)
+    with read_ahead(root, check=BIB_CHECK):
+        from .check import check
+        from .check_bib import bibliography_diagnostics
+
+        loaded = load_project(root, bib_check=bibliography_diagnostics)
     result = check(loaded)
     diags = dg.escalate(result.diagnostics) if args.strict else result.diagnostics
     if args.format == "json":
@@ -52,6 +59,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from .check import check_codebook
     from .schema import SCHEMA_PATH, schema_text
 
     root = _root(args)
@@ -77,7 +85,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from .check import key_problem
+    from .check import check_codebook, key_problem
     from .scaffold import ScaffoldError, write_new
 
     problem = key_problem(args.key)
@@ -99,6 +107,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
+    from .check import check_codebook
     from .fmt import format_record
     from .load import STUDIES_DIR
 
@@ -161,19 +170,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """The generator step alone: check, then write the Markdown and data of build/docs (and build/nav.json)
     as `evidence build` does, without building the site. The tree is builder-neutral: any site builder can
     read it, and a contributor can look at the pages the generator writes."""
-    from .build import generate
+    root = _root(args)
+    with read_ahead(root, items=CSL_ITEMS, check=BIB_CHECK):
+        from .build import generate
 
-    # the `evidence` program ends right after (forked.end_now): the step's objects are kept, never freed
-    ok, _ = generate(_root(args), quiet=args.quiet, strict=args.strict, keep=[] if args.program else None)
+        # the `evidence` program ends right after (forked.end_now): the step's objects are kept, never freed
+        ok, _ = generate(root, quiet=args.quiet, strict=args.strict, keep=[] if args.program else None)
     if not ok:
         print("evidence: the check failed; build/docs was left as it was", file=sys.stderr)
     return 0 if ok else 1
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import build
+    root = _root(args)
+    with read_ahead(root, items=CSL_ITEMS, check=BIB_CHECK):
+        from .build import build
 
-    return build(_root(args), strict=args.strict, quiet=args.quiet)
+        return build(root, strict=args.strict, quiet=args.quiet)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -107,10 +107,20 @@ class LoadCache:
         self._bib: tuple[bytes, Any, list[Any]] | None = None  # a fresh read: its key, bibliography, diagnostics
 
     # --- records ---------------------------------------------------------------------------------
+    def stored(self, text: str) -> tuple[bytes, bytes | None]:
+        """The key of a record file with this text and the data stored under it, marshalled (None if none is)."""
+        key = _hashlib().sha1(text.encode("utf-8")).digest()
+        return key, self._stored.get(key)
+
+    def adopt(self, key: bytes, blob: bytes, hit: bool) -> None:
+        """A record's data, marshalled, as the second process of the load read it (`stored`, or a fresh read):
+        kept as `record` (a hit) or `put_record` (a miss) keeps it."""
+        self._used[key] = blob
+        self.hits += hit
+
     def record(self, text: str) -> tuple[bytes, Any]:
         """The key of a record file with this text (for `put_record` after a miss) and its data, or MISS."""
-        key = _hashlib().sha1(text.encode("utf-8")).digest()
-        blob = self._stored.get(key)
+        key, blob = self.stored(text)
         if blob is None:
             return key, MISS
         try:

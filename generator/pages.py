@@ -30,7 +30,6 @@ saves it).
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import pickle
 import tempfile
@@ -135,12 +134,12 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
     if not _worth_a_second_process(base, cache, keys, list(parts)):
         done = _run(_counter(len(jobs)), jobs, True)
     else:
-        handed_out = multiprocessing.get_context("fork").Value("i", 0)
+        handed_out = forked.Shared(0)
 
         def take() -> int:
-            with handed_out.get_lock():
-                job: int = handed_out.value
-                handed_out.value = job + 1
+            with handed_out:
+                job = handed_out.values[0]
+                handed_out.values[0] = job + 1
             if job >= len(jobs):
                 raise StopIteration
             return job
@@ -153,6 +152,7 @@ def render(model: Model, dataset: dict[str, Any], changes: list[dict[str, Any]],
                 child.stop()
                 raise
             child.result()  # None if it failed: what it finished is in the spool all the same
+            handed_out.close()
             for theirs in _unspool(spool):
                 _add(done, theirs)
         # what the second process did not finish (it failed) is done here, where an error then shows

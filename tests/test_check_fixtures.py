@@ -54,7 +54,7 @@ def test_fmt_never_touches_titles(tmp_path: Path) -> None:
 
 
 def test_title_case_heuristic() -> None:
-    from generator.check import title_case_counts
+    from generator.check_bib import title_case_counts
 
     assert title_case_counts("Beyond Engagement and Participation: User and Community Coproduction") == (4, 4)
     assert title_case_counts("Beyond engagement and participation: {User} and community coproduction") == (0, 4)

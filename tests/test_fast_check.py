@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 import generator.load as load
 from generator import forked
 from generator.check import CHANGES_SCHEMA, DATASET_SCHEMA, check
+from generator.check_bib import bibliography_diagnostics
 from generator.codebook import META_SCHEMA
 from generator.quickschema import compile_schema
 from generator.schema import record_schema, screening_schema
@@ -123,8 +124,6 @@ def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path
 def test_a_build_gets_the_csl_items_from_the_second_process_and_a_check_does_not_ask(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The items are the ones csl_item makes here, and a model built with them equals one built without."""
-    import multiprocessing
-
     from generator.csl import csl_item
     from generator.model import build_model
 
@@ -136,12 +135,14 @@ def test_a_build_gets_the_csl_items_from_the_second_process_and_a_check_does_not
     # the second process makes items until the records are read: some, all or none of them, each exact
     loaded = load.load_project(ROOT, csl=csl_item)
     assert all(expected[key] == item for key, item in loaded.bib.csl.items())
-    flag = multiprocessing.get_context("fork").RawValue("b", 0)
-    bib, _, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
+    state = forked.Shared(0, 0)
+    bib, _, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, state)
     assert bib.csl == expected, "never stopped: every item"
-    flag.value = 1
-    bib, _, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, flag)
+    assert state.values[load.DONE] == 1, "it says when its work is done"
+    state.values[load.STOP], state.values[load.DONE] = 1, 0
+    bib, _, _ = load._bibliography_worker(ROOT / "references.bib", "references.bib", csl_item, state)
     assert bib.csl == {}, "stopped before the first"
+    state.close()
 
     def model(project: load.Loaded) -> dict[str, Any]:
         result = check(project)
@@ -293,9 +294,9 @@ def test_a_bibliography_checked_where_it_is_parsed_gives_what_one_process_gives(
             asked.append(args[-1])
         original(self, job, *args)
     monkeypatch.setattr(forked.Forked, "__init__", spy)
-    loaded = load.load_project(root, bib_check=checking.bibliography_diagnostics)
+    loaded = load.load_project(root, bib_check=bibliography_diagnostics)
     assert loaded.bib_checked is not None  # worked out in the second process
-    assert loaded.bib_checked == checking.bibliography_diagnostics(loaded.bib)
+    assert loaded.bib_checked == bibliography_diagnostics(loaded.bib)
     result = check(loaded)
     assert (result.diagnostics, [d.message for d in result.diagnostics], result.records) == here[:3]
     assert asked == ([False] if records_shared else [])

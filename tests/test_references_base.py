@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from generator.check import title_case_counts
+from generator.check_bib import title_case_counts
 from generator.csl import _LONG_PREPOSITIONS, STYLES, csl_item, format_all, plain_text
 from generator.load import BibEntry, load_bibliography
 
