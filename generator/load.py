@@ -30,7 +30,8 @@ import yaml
 
 from . import fastyaml, forked, spec
 from .diagnostics import C, Diagnostic, diagnostic, did_you_mean, suggestions
-from .load_cache import MISS, LoadCache
+from .load_cache import FOLDER as LOAD_CACHE
+from .load_cache import MISS, LoadCache, may_hold_bibliography
 
 if TYPE_CHECKING:
     from bibtexparser import model as bibmodel
@@ -944,11 +945,13 @@ def read_ahead(root: Path, items: str | None = None, check: str | None = None) -
     large enough to be read there at all, _read_bibliography_elsewhere), with `items` and `check` (named
     'module:function') applied to it there. The first load_project in the block that asks for the same takes
     the read; one that finds the bibliography in its load cache stops it. What no load took is stopped when
-    the block ends."""
+    the block ends. A build's read (with `items`) is not started where the load cache seems to hold the
+    bibliography already (load_cache.may_hold_bibliography: a rebuild)."""
     bib_path = root / BIB_FILE
     started = None
     if not _AHEAD and bib_path.is_file() and _outside(root, bib_path, BIB_FILE) is None \
-            and _read_bibliography_elsewhere(bib_path):
+            and _read_bibliography_elsewhere(bib_path) \
+            and not (items is not None and may_hold_bibliography(root / LOAD_CACHE, bib_path)):
         state = forked.Shared(0, 0)
         started = _Ahead(bib_path, items, check,
                          forked.Forked(_ahead_worker, bib_path, BIB_FILE, items, state, check), state)

@@ -85,6 +85,20 @@ def _write(path: Path, code: bytes, body: bytes) -> None:
             path.unlink()
 
 
+def may_hold_bibliography(folder: Path, path: Path) -> bool:
+    """Whether the cache in `folder` holds, as far as its first bytes tell, the bibliography with the bytes of
+    `path`: the stored key is the SHA-1 of those bytes (whether the code that stored it is this code, and the
+    entry whole, only `LoadCache.bibliography` says). `evidence generate` and `build` then start no second
+    process to read it ahead (load.read_ahead)."""
+    try:
+        with open(folder / BIBLIOGRAPHY, "rb") as f:
+            head = f.read(len(FORMAT) + 1 + 65 + 65 + 40)
+        key = _hashlib().sha1(path.read_bytes()).hexdigest().encode()
+    except OSError:
+        return False
+    return head.startswith(FORMAT + b"\n") and head[len(FORMAT) + 1 + 130:] == key
+
+
 class LoadCache:
     """One build's use of the cache: `record`/`put_record` while the records are read, `bibliography` before
     the bibliography is read, `missed_bibliography` after a fresh read of it, `save` once the model exists."""

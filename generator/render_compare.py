@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from . import spec, urls
@@ -36,7 +35,7 @@ from .compare import (
 from .csl import plain_text
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model, Term
-from .render import FILTERS, TEMPLATES, Renderer
+from .render import Renderer, html_environment
 from .render_cite import LONG_TEXT_COLUMNS, plain, study_columns
 from .urls import href
 from .worldmap import choropleth, legend
@@ -46,9 +45,7 @@ class CompareRenderer:
     def __init__(self, base: Renderer) -> None:
         self.base = base
         self.model: Model = base.model
-        self.html = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=True,
-                                trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-        self.html.filters.update(FILTERS)
+        self.html = html_environment(base.template_cache)
 
     def fragment(self, template: str, page: str, **context: Any) -> Markup:
         """Raw HTML from a `.html.j2` template (HTML-escaping environment), to be placed in a Markdown page."""

@@ -107,6 +107,28 @@ def test_the_program_ends_with_its_output_and_exit_functions(tmp_path: Path) -> 
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr.startswith("checked ")
 
 
+def test_the_programs_that_end_with_their_command_run_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """`evidence check`, `generate` and `build`, run as the program, switch the collector off before their
+    command starts (and before the imports it makes); another command, or a call in-process, leaves it on."""
+    import subprocess
+    import sys
+
+    root = make_project(tmp_path / "p", INVALID / "unknown-term" / "misspelt-terms")  # every command stops at the check
+    for command, off in (("check", True), ("generate", True), ("build", True), ("explain", False)):
+        name = {"explain": "cmd_explain"}.get(command, f"cmd_{command}")
+        program = ("import gc, sys; from generator import cli\n"
+                   f"real = cli.{name}\n"
+                   "def spy(args):\n    print('collector on' if gc.isenabled() else 'collector off', file=sys.stderr)\n"
+                   "    return real(args)\n"
+                   f"cli.{name} = spy\nsys.argv[0] = 'evidence'\ncli.main()\n")
+        args = [command] if command == "explain" else ["--root", str(root), command]
+        proc = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True, cwd=ROOT)
+        assert proc.stderr.splitlines()[0] == ("collector off" if off else "collector on"), (command, proc.stderr)
+    assert run("--root", str(root), "check")[0] == 1
+    import gc
+    assert gc.isenabled(), "in-process, left on"
+
+
 def test_generate_writes_the_pages_without_building_the_site(tmp_path: Path) -> None:
     """`evidence generate` (the program) checks and writes build/docs and build/nav.json as `evidence build`'s
     generator step does, and builds no site; a failed check writes nothing and exits 1."""

@@ -237,3 +237,32 @@ def test_the_commands_read_ahead_and_say_what_one_process_says(
     assert capsys.readouterr() == alone
     assert started.jobs[0] is load._ahead_worker
     assert load._bibliography_worker not in started.jobs
+
+
+def test_a_build_reads_no_bibliography_ahead_that_its_load_cache_holds(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild's load takes the bibliography from the cache: no process reads it ahead for nothing. A check
+    (no cache) still reads it ahead, and so does a build once references.bib has changed."""
+    from generator.load_cache import FOLDER, may_hold_bibliography
+
+    root = make_project(tmp_path / "project")
+    bib = root / "references.bib"
+    assert not may_hold_bibliography(root / FOLDER, bib)
+    cache = LoadCache(root / FOLDER)
+    load.load_project(root, cache=cache, csl=csl_item)
+    cache.save()
+    assert may_hold_bibliography(root / FOLDER, bib)
+    monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
+    monkeypatch.setattr(forked, "available", lambda: True)
+    started = Started(monkeypatch)
+    with load.read_ahead(root, items=load.CSL_ITEMS, check=load.BIB_CHECK):
+        pass
+    assert started.jobs == []
+    with load.read_ahead(root, check=load.BIB_CHECK):
+        pass
+    assert started.jobs == [load._ahead_worker]
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert not may_hold_bibliography(root / FOLDER, bib)
+    with load.read_ahead(root, items=load.CSL_ITEMS, check=load.BIB_CHECK):
+        pass
+    assert started.jobs == [load._ahead_worker, load._ahead_worker]

@@ -514,6 +514,58 @@ def test_the_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again(bui
     assert all(path.read_bytes()[40:47] != b"damaged" for path in cached)
 
 
+def test_compile_templates_leaves_every_template_compiled_for_the_render(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """render.compile_templates (run by a second process while a generation checks and models) compiles every
+    Markdown and HTML template into the caches the render's environments read: they then compile nothing."""
+    import jinja2
+
+    folder = tmp_path / "templates" / "generator"
+    assert render.compile_templates(folder)
+    md = sorted(p.name for p in render.TEMPLATES.glob("*.md.j2"))
+    html = sorted(p.name for p in render.TEMPLATES.glob("*.html.j2"))
+    assert len(list(folder.iterdir())) == len(md) and len(list((folder.parent / "generator-html").iterdir())) == len(html)
+
+    def compiled_here(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("compiled in the render")
+    monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
+    for name in md:
+        render.markdown_environment(folder).get_template(name)
+    for name in html:
+        render.html_environment(folder).get_template(name)
+    with pytest.raises(AssertionError):  # and the spy would see a compilation
+        render.markdown_environment(tmp_path / "empty").get_template(md[0])
+
+
+def test_a_generation_has_its_templates_compiled_by_a_second_process_and_writes_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import forked
+    from generator.build import TEMPLATE_CACHE
+
+    from .conftest import copy_project
+
+    jobs: list[Any] = []
+    original = forked.Forked.__init__
+
+    def spy(process: forked.Forked, job: Any, *args: Any) -> None:
+        jobs.append(job)
+        original(process, job, *args)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    pages = {}
+    for second_core in (False, True):
+        root = copy_project(tmp_path / str(second_core))
+        monkeypatch.setattr(forked, "available", lambda second_core=second_core: second_core)
+        assert generate(root, quiet=True)[0]
+        assert (render.compile_templates in jobs) == second_core
+        assert len(list((root / TEMPLATE_CACHE).iterdir())) == len(list(render.TEMPLATES.glob("*.md.j2")))
+        pages[second_core] = {p.relative_to(root / DOCS).as_posix(): p.read_bytes()
+                              for p in (root / DOCS).rglob("*") if p.is_file()}
+    assert pages[True] == pages[False]
+    assert render.templates_compiled(root / TEMPLATE_CACHE)
+    assert generate(root, quiet=True)[0]
+    assert jobs.count(render.compile_templates) == 1, "not again: the caches hold every template"
+
+
 def test_the_spool_is_in_memory_only_where_there_is_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """/dev/shm when it has room to spare, else the temporary folder (None): a container's /dev/shm is often
     64 MB, less than the second render process leaves there at 10,000 studies."""
