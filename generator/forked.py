@@ -157,10 +157,11 @@ def end_now(code: int) -> NoReturn:
 
     Everything a normal exit does that anyone sees is done: the output is flushed (a closed pipe, as in
     `evidence check | head`, is left as it is) and the functions registered to run at exit run (temporary
-    folders' clean-up, logging's last flush, multiprocessing's). What is skipped is the teardown of every
-    module and object, which nobody sees: 0.015 s of `evidence check` and 0.04 s of `evidence build` at
-    1,000 studies (numpy's and Jinja's modules, the loaded evidence), and 0.035 to 0.1 s of `mkdocs build`
-    at 1,000 to 10,000 studies (its modules, the site's pages, files and navigation)."""
+    folders' clean-up, logging's last flush, the stop of forked processes still running: _stop_all).
+    What is skipped is the teardown of every module and object, which nobody sees: 0.015 s of `evidence
+    check` and 0.04 s of `evidence build` at 1,000 studies (numpy's and Jinja's modules, the loaded
+    evidence), and 0.035 to 0.1 s of `mkdocs build` at 1,000 to 10,000 studies (its modules, the site's
+    pages, files and navigation)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
