@@ -8,6 +8,7 @@ one and swapped in only when the build succeeds; a failure leaves site/ as it wa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import hashlib
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +33,7 @@ from .check import check
 from .check_bib import bibliography_diagnostics
 from .csl import Citations, csl_item, look_up_pandoc
 from .handoff import DOCS_MANIFEST, GO_FD, PREMADE_DIRS
-from .load import Loaded, load_project
+from .load import load_project
 from .load_cache import FOLDER as LOAD_CACHE
 from .load_cache import LoadCache
 from .model import build_model
@@ -103,57 +104,59 @@ def _generate_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None
     started = time.monotonic()
     parsed = LoadCache(root / LOAD_CACHE)
     loaded = load_project(root, csl=csl_item, cache=parsed, bib_check=bibliography_diagnostics)
-    # the templates compiled on the other core while this one checks and models (render.compile_templates)
-    compiling = forked.Forked(compile_templates, root / TEMPLATE_CACHE) \
-        if forked.available() and not templates_compiled(root / TEMPLATE_CACHE) else None
+    with _compiled_beside(root / TEMPLATE_CACHE):
+        result = check(loaded)
+        diags = dg.escalate(result.diagnostics) if strict else result.diagnostics
+        if diags:
+            print(dg.format_text(diags), file=sys.stderr)
+        _say(quiet, dg.summary_line(diags, loaded.files))
+        if dg.has_errors(diags):
+            return False, 0, {}
+        env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
+               "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
+        if checked is not None:
+            checked(env)
+        look_up_pandoc()  # in a thread, while the model is built (the citation cache's keys hold pandoc's version)
+        model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
+                            result.screening)
+        cache = _load_cache(root)
+        studies = StudyCache(root / STUDY_CACHE)
+        pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections, studies,
+                       root / TEMPLATE_CACHE)
+        if cache.changed():  # a reference formatted now, or one no study needs any more (dropped)
+            _save_cache(root, {k: v for k, v in cache.items() if k in cache.asked})
+        # the pages rendered now; drops the pages of inputs that are gone. Many files to write (a first build:
+        # 180 MB in 256 files at 10,000 studies, 0.3 s) are written by a forked process while build/docs is synced
+        # the load cache (with the CSL items the model made) is saved with them, off the way to build/docs
+        csl = {key: study.csl for key, study in model.studies.items()}
+        saving = forked.Forked(_save, studies, parsed, csl) \
+            if studies.rewrites() >= SAVE_ELSEWHERE and forked.available() else None
+        if saving is None:
+            _save_caches(studies, parsed, csl)
+        pages.update(_content_pages(root, pages, {MARKER: vocabulary_table(model)}))
+        changed = _sync(root / DOCS, pages, root / DOCS_MANIFEST)
+        if saving is not None and saving.result() is not True:  # it failed: saved here, where an error shows
+            _save_caches(studies, parsed, csl)
+        _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
+        _say(quiet, f"generated {len(pages):,} files ({changed:,} changed, {studies.hits:,} study pages reused) "
+                    f"in {time.monotonic() - started:.1f} s")
+        if keep is not None:
+            keep.extend((loaded, result, model, pages, studies))
+        return True, changed, env
+
+
+@contextlib.contextmanager
+def _compiled_beside(template_cache: Path) -> Iterator[None]:
+    """The generator's templates compiled by a second process (render.compile_templates) while this one checks
+    and models, unless the caches hold them; reaped when the pass ends (done long before, as a rule; a template
+    the render reached first, it compiled itself)."""
+    compiling = forked.Forked(compile_templates, template_cache) \
+        if forked.available() and not templates_compiled(template_cache) else None
     try:
-        return _checked_pass(root, quiet, strict, keep, checked, started, parsed, loaded)
+        yield
     finally:
-        if compiling is not None:  # done long before, as a rule (a template the render reached first, it compiled)
+        if compiling is not None:
             compiling.result()
-
-
-def _checked_pass(root: Path, quiet: bool, strict: bool, keep: list[Any] | None,
-                  checked: Callable[[dict[str, str]], None] | None, started: float, parsed: LoadCache,
-                  loaded: Loaded) -> tuple[bool, int, dict[str, str]]:
-    result = check(loaded)
-    diags = dg.escalate(result.diagnostics) if strict else result.diagnostics
-    if diags:
-        print(dg.format_text(diags), file=sys.stderr)
-    _say(quiet, dg.summary_line(diags, loaded.files))
-    if dg.has_errors(diags):
-        return False, 0, {}
-    env = {"ATLAS_VERSION": str(result.dataset.get("version", "")),
-           "ATLAS_RELEASED": str(result.dataset.get("released", ""))}
-    if checked is not None:
-        checked(env)
-    look_up_pandoc()  # in a thread, while the model is built (the citation cache's keys hold pandoc's version)
-    model = build_model(result.records, result.codebook, loaded.bib, loaded.record_paths, result.corrected,
-                        result.screening)
-    cache = _load_cache(root)
-    studies = StudyCache(root / STUDY_CACHE)
-    pages = render(model, result.dataset, result.changes, loaded.bib.text, cache, loaded.corrections, studies,
-                   root / TEMPLATE_CACHE)
-    if cache.changed():  # a reference formatted now, or one no study needs any more (dropped)
-        _save_cache(root, {k: v for k, v in cache.items() if k in cache.asked})
-    # the pages rendered now; drops the pages of inputs that are gone. Many files to write (a first build:
-    # 180 MB in 256 files at 10,000 studies, 0.3 s) are written by a forked process while build/docs is synced
-    # the load cache (with the CSL items the model made) is saved with them, off the way to build/docs
-    csl = {key: study.csl for key, study in model.studies.items()}
-    saving = forked.Forked(_save, studies, parsed, csl) \
-        if studies.rewrites() >= SAVE_ELSEWHERE and forked.available() else None
-    if saving is None:
-        _save_caches(studies, parsed, csl)
-    pages.update(_content_pages(root, pages, {MARKER: vocabulary_table(model)}))
-    changed = _sync(root / DOCS, pages, root / DOCS_MANIFEST)
-    if saving is not None and saving.result() is not True:  # it failed: saved here, where an error shows
-        _save_caches(studies, parsed, csl)
-    _write_if_changed(root / NAV_FILE, json.dumps(nav_entries(model.nav()), indent=1) + "\n")
-    _say(quiet, f"generated {len(pages):,} files ({changed:,} changed, {studies.hits:,} study pages reused) "
-                f"in {time.monotonic() - started:.1f} s")
-    if keep is not None:
-        keep.extend((loaded, result, model, pages, studies))
-    return True, changed, env
 
 
 SAVE_ELSEWHERE = 64  # files of the render cache to rewrite from which a forked process writes them
@@ -327,7 +330,7 @@ def _source_date_epoch(root: Path) -> str:
 def build(root: Path, strict: bool = False, quiet: bool = False) -> int:
     site = root / SITE
     # the last site's folders, made again beside the new one while the generator works (see _Premade)
-    premade = _Premade(site, Path(tempfile.mkdtemp(prefix=".site-dirs-", dir=root)), root / TRASH)
+    premade = _Premade(site, Path(tempfile.mkdtemp(prefix=".site-dirs-", dir=root)))
     try:
         return _build(root, site, premade, strict, quiet)
     finally:
@@ -350,7 +353,7 @@ def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool)
     if not ok:
         print("evidence: the check failed; nothing was built and site/ was left as it was", file=sys.stderr)
         return 1
-    emptying = _Emptying(root / TRASH)  # what is left of replaced sites (_Premade took one), deleted meanwhile
+    emptying = _Emptying(root / TRASH)  # the site the last build replaced, deleted while MkDocs and Pagefind work
     _say(quiet, "building the site with mkdocs ...")
     started = time.monotonic()
     proc = builder.proc
@@ -455,46 +458,36 @@ def _hands_on_descriptors() -> bool:
 
 
 class _Premade:
-    """The folders of a site, ready in `folder` beside the generator's work.
+    """The folders of the last site, made again in `folder` beside the generator's work.
 
     A site at 10,000 studies has 11,000 folders (one per page: studies/<key>/index.html), and making
     them cost MkDocs 1 to 1.5 s of a rebuild on the development machine, where creating a folder is
     slow (kernel time). The atlas-cache plugin moves them into the new site right after MkDocs has
     emptied it (site_cache.py, PREMADE_DIRS), and `prune` removes afterwards those that no page used (a
-    study deleted since), so the site is the one a full build writes. Without a site to take them from,
-    or if anything fails, nothing is made and MkDocs makes every folder, as before.
+    study deleted since), so the site is the one a full build writes. Without a last site, or if anything
+    fails, nothing is made and MkDocs makes every folder, as before.
 
-    They are the folders of the site an earlier build replaced, found in the trash (`_swap`), with its files
-    taken out (`_recycled_folders`): no folder is made and none deleted. Making the folders of the last site
-    anew (`_premade_folders`, where the trash is empty) and deleting the replaced site's as well made a
-    one-record rebuild at 1,000 studies 0.1 s slower (1.44 s against 1.33 s, in alternate runs on one
-    base): on this machine's file system (ext4 without a journal) every file created within 30 s of a
-    deletion costs the kernel a scan past the inodes just freed, and MkDocs and Pagefind create files
-    right after the trash is emptied.
+    The folders are made by a forked process where there is a second core: as a thread, the walk over
+    the last site (Python between the system calls) took turns with the generator for the interpreter's
+    lock, and at 10,000 studies a rebuild's generator step lasted 0.3 to 1.7 s longer while it ran."""
 
-    The work is done by a forked process where there is a second core: as a thread, the walk over the
-    site (Python between the system calls) took turns with the generator for the interpreter's lock, and
-    at 10,000 studies a rebuild's generator step lasted 0.3 to 1.7 s longer while it ran."""
-
-    def __init__(self, site: Path, folder: Path, trash: Path | None = None) -> None:
+    def __init__(self, site: Path, folder: Path) -> None:
         self.folder = folder
         self.made: list[str] = []  # relative paths, parents first
         self._stop = threading.Event()
         self._ok = False
         self._thread: threading.Thread | None = None
         self._child: forked.Forked | None = None
-        replaced = _replaced_site(trash) if trash is not None else None
-        job, source = (_recycled_folders, replaced) if replaced is not None else (_premade_folders, site)
-        if not source.is_dir():
+        if not site.is_dir():
             return
         if forked.available():
-            self._child = forked.Forked(job, str(source), str(folder), None)
+            self._child = forked.Forked(_premade_folders, str(site), str(folder), None)
         else:
-            self._thread = threading.Thread(target=self._run, args=(job, source), daemon=True)
+            self._thread = threading.Thread(target=self._run, args=(site,), daemon=True)
             self._thread.start()
 
-    def _run(self, job: Callable[[str, str, threading.Event | None], list[str] | None], site: Path) -> None:
-        made = job(str(site), str(self.folder), self._stop)
+    def _run(self, site: Path) -> None:
+        made = _premade_folders(str(site), str(self.folder), self._stop)
         if made is not None:
             self.made, self._ok = made, True
 
@@ -529,49 +522,6 @@ class _Premade:
         if self._thread is not None:
             self._thread.join()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _replaced_site(trash: Path) -> Path | None:
-    """A site that an earlier build replaced and put in the trash (`_swap`), if one is there."""
-    try:
-        for entry in sorted(os.listdir(trash)):
-            site = trash / entry / SITE.name
-            if site.is_dir() and not site.is_symlink():
-                return site
-    except OSError:
-        pass
-    return None
-
-
-def _recycled_folders(top: str, out: str, stop: threading.Event | None) -> list[str] | None:
-    """Take every file out of the site in `top` (a replaced site, in the trash) and move its folders, less the
-    search index's, into `out`; their relative paths, parents first, or None if that could not be done or
-    `stop` was set (the trash then keeps what is left, and _Emptying deletes it). Most files of a site are
-    links to the page and search caches' files: taking them out frees no space and no inode."""
-    made: list[str] = []
-    try:
-        for folder, subfolders, names in os.walk(top):
-            if stop is not None and stop.is_set():
-                return None
-            if folder == top and OUTPUT in subfolders:  # pagefind/: not MkDocs'
-                shutil.rmtree(os.path.join(top, OUTPUT))
-                subfolders.remove(OUTPUT)
-            for name in names:
-                os.unlink(os.path.join(folder, name))
-            for name in list(subfolders):
-                path = os.path.join(folder, name)
-                if os.path.islink(path):  # a link to a folder is a file here
-                    os.unlink(path)
-                    subfolders.remove(name)
-                else:
-                    made.append(folder[len(top):] + os.sep + name)
-        for name in sorted(os.listdir(top)):
-            os.rename(os.path.join(top, name), os.path.join(out, name))
-        os.rmdir(top)
-        os.rmdir(os.path.dirname(top))  # its place in the trash
-    except OSError:
-        return None
-    return made
 
 
 def _premade_folders(top: str, out: str, stop: threading.Event | None) -> list[str] | None:

@@ -221,7 +221,7 @@ class _SharedRecords:
     `.yaml` file in a folder inside the project and no link, with a text fastyaml proves clean (or one the
     load cache holds). It sends back each one's data marshalled, with its cache key. Every other file, and
     every file it took if it fails, is read here as before, in order, so the documents, the diagnostics and
-    their order are those of a load in one process (tests/test_fast_check.py)."""
+    their order are those of a load in one process (tests/test_load_shared.py)."""
 
     def __init__(self, listing: list[tuple[Path, bool]], folder_inside: bool, cache: LoadCache | None) -> None:
         self._bounds = forked.Shared(0, len(listing))  # the next file here; one past the next there
@@ -253,13 +253,11 @@ class _SharedRecords:
         got = self.finish().get(n)
         if got is not None:
             key, blob, hit = got
-            try:
+            with contextlib.suppress(ValueError, EOFError, TypeError):  # stored bytes that are no data: read the file
                 data = marshal.loads(blob)
-            except (ValueError, EOFError, TypeError):  # stored bytes that are no data: read the file
-                return load_record(path, display, cache)
-            if cache is not None:
-                cache.adopt(key, blob, hit)
-            return Document(display, data, origin=path), []
+                if cache is not None:
+                    cache.adopt(key, blob, hit)
+                return Document(display, data, origin=path), []
         return load_record(path, display, cache)
 
 
@@ -885,8 +883,8 @@ def _bibliography_worker(path: Path, display: str, items: Callable[[BibEntry], d
                          ) -> tuple[Bibliography, list[Diagnostic], list[Diagnostic] | None]:
     """What the second process runs (a name of its own, so that a test can make it fail): the parse, and
     with `items` (a build, which models the base: csl.csl_item) the entries' CSL items, until the first
-    process has read the records and says stop (`state`, _BIB_STATE); the model works out the rest. At 10,000 entries the
-    parse and the items took about as long as the records, so neither process waits long for the other.
+    process has read the records and says stop (`state`: STOP, DONE); the model works out the rest. At 10,000
+    entries the parse and the items took about as long as the records, so neither process waits long for the other.
     With `bib_check`, the bibliography's own diagnostics are worked out here too, before the items (which
     only fill the time until the records are read); `evidence check` models nothing and asks for no items."""
     bib, diags = load_bibliography(path, display)

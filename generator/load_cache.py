@@ -58,6 +58,11 @@ def _code() -> bytes:
     return render_cache.code_digest(render_cache.PACKAGE / "templates", render_cache.LIBRARIES + LIBRARIES).encode()
 
 
+# A cache file (`_write`): FORMAT, the code's digest (64 hex digits), the SHA-256 of the body (64), each on a
+# line of its own, then the body.
+_BODY = len(FORMAT) + 1 + 65 + 65  # where the body starts
+
+
 def _read(path: Path, code: bytes) -> bytes | None:
     """The body of a cache file written by this code, if it is whole; None otherwise."""
     try:
@@ -67,7 +72,7 @@ def _read(path: Path, code: bytes) -> bytes | None:
     head, sep, rest = data.partition(b"\n")
     if not sep or head != FORMAT or rest[:64] != code or rest[64:65] != b"\n":
         return None
-    digest, body = rest[65:129], rest[130:]
+    digest, body = rest[65:129], data[_BODY:]
     if rest[129:130] != b"\n" or _hashlib().sha256(body).hexdigest().encode() != digest:
         return None
     return body
@@ -92,11 +97,11 @@ def may_hold_bibliography(folder: Path, path: Path) -> bool:
     process to read it ahead (load.read_ahead)."""
     try:
         with open(folder / BIBLIOGRAPHY, "rb") as f:
-            head = f.read(len(FORMAT) + 1 + 65 + 65 + 40)
+            head = f.read(_BODY + 40)  # the body begins with the key (`bibliography`)
         key = _hashlib().sha1(path.read_bytes()).hexdigest().encode()
     except OSError:
         return False
-    return head.startswith(FORMAT + b"\n") and head[len(FORMAT) + 1 + 130:] == key
+    return head.startswith(FORMAT + b"\n") and head[_BODY:] == key
 
 
 class LoadCache:

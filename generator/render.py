@@ -132,6 +132,9 @@ def field_label(name: str) -> str:
     return BIB_FIELD_LABELS.get(name, name)
 
 
+MARKDOWN, HTML = ".md.j2", ".html.j2"  # the endings of the templates of each environment
+
+
 def markdown_environment(template_cache: Path | None = None) -> Environment:
     """The Jinja environment of the Markdown templates (`*.md.j2`), with their compiled code kept in
     `template_cache` (render_cache.template_cache)."""
@@ -152,13 +155,18 @@ def markdown_environment(template_cache: Path | None = None) -> Environment:
     return env
 
 
+def _html_cache(template_cache: Path) -> Path:
+    """Where the HTML fragments' templates are kept compiled: beside the Markdown templates', in a folder of its
+    own (the same template compiles differently in each environment)."""
+    return template_cache.with_name(template_cache.name + "-html")
+
+
 def html_environment(template_cache: Path | None = None) -> Environment:
     """The Jinja environment of the HTML fragments' templates (`*.html.j2`, escaping HTML), with their compiled
-    code kept beside the Markdown templates' (in a folder of its own: the same template compiles differently
-    here)."""
+    code kept in `_html_cache(template_cache)`."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=True,
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False,
-                      bytecode_cache=render_cache_templates(template_cache.with_name(template_cache.name + "-html"))
+                      bytecode_cache=render_cache_templates(_html_cache(template_cache))
                       if template_cache is not None else None)
     env.filters.update(FILTERS)
     return env
@@ -168,7 +176,7 @@ def compile_templates(template_cache: Path) -> bool:
     """Compile every template into `template_cache` (and its HTML fragments' folder). `generate` has this done
     by a second process while the model is built, so that the render's processes, which each compiled the
     templates they use (0.03 s of the render at 1,000 studies), read them compiled. True once done."""
-    for env, ending in ((markdown_environment(template_cache), ".md.j2"), (html_environment(template_cache), ".html.j2")):
+    for env, ending in ((markdown_environment(template_cache), MARKDOWN), (html_environment(template_cache), HTML)):
         for name in env.list_templates():
             if name.endswith(ending):
                 env.get_template(name)
@@ -179,12 +187,11 @@ def templates_compiled(template_cache: Path) -> bool:
     """Whether the caches seem to hold every template compiled (as many compiled files as templates, in each):
     a generation then has none compiled beside it (the render compiles any that turns out stale)."""
     try:
-        md = sum(1 for name in os.listdir(template_cache) if name.endswith(".cache"))
-        html = sum(1 for name in os.listdir(template_cache.with_name(template_cache.name + "-html"))
-                   if name.endswith(".cache"))
+        return all(sum(1 for name in os.listdir(folder) if name.endswith(".cache")) >=
+                   sum(1 for name in os.listdir(TEMPLATES) if name.endswith(ending))
+                   for folder, ending in ((template_cache, MARKDOWN), (_html_cache(template_cache), HTML)))
     except OSError:
         return False
-    return md >= len(list(TEMPLATES.glob("*.md.j2"))) and html >= len(list(TEMPLATES.glob("*.html.j2")))
 
 
 class Renderer:
@@ -379,7 +386,7 @@ class Renderer:
     # --- pages -------------------------------------------------------------------
     def _render(self, template: str, page: str, **context: Any) -> str:
         """A Markdown page from a `.md.j2` template (Markdown-escaping environment; HTML fragments have their own)."""
-        if not template.endswith(".md.j2"):
+        if not template.endswith(MARKDOWN):
             raise ValueError(f"{template}: only .md.j2 templates render as Markdown pages")
         self._at(page)
         helpers = {

@@ -35,7 +35,7 @@ from .compare import (
 from .csl import plain_text
 from .exports import bibtex_of, ris_of
 from .model import COMPARED, Model, Term
-from .render import Renderer, html_environment
+from .render import HTML, Renderer, html_environment
 from .render_cite import LONG_TEXT_COLUMNS, plain, study_columns
 from .urls import href
 from .worldmap import choropleth, legend
@@ -49,7 +49,7 @@ class CompareRenderer:
 
     def fragment(self, template: str, page: str, **context: Any) -> Markup:
         """Raw HTML from a `.html.j2` template (HTML-escaping environment), to be placed in a Markdown page."""
-        if not template.endswith(".html.j2"):
+        if not template.endswith(HTML):
             raise ValueError(f"{template}: only .html.j2 templates render as HTML fragments")
         def link(to_page: str, anchor: str = "") -> str:
             return href(page, to_page, anchor)

@@ -1,4 +1,5 @@
-"""Shared test helpers: fixture projects and running the `evidence` command in-process."""
+"""Shared test helpers: fixture projects, running the `evidence` command in-process, and watching the second
+processes it starts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import hashlib
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from generator import forked
 from generator.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -68,3 +73,25 @@ def tree_digest(site: Path) -> dict[str, str]:
     when their digests are equal."""
     return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+class ForkedJobs:
+    """The jobs given to second processes (generator.forked.Forked) while a test runs, each with its arguments;
+    the processes start as they would."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started: list[tuple[Any, tuple[Any, ...]]] = []
+        original = forked.Forked.__init__
+
+        def spy(process: forked.Forked, job: Any, *args: Any) -> None:
+            self.started.append((job, args))
+            original(process, job, *args)
+        monkeypatch.setattr(forked.Forked, "__init__", spy)
+
+    @property
+    def jobs(self) -> list[Any]:
+        return [job for job, _ in self.started]
+
+    def args(self, job: Any) -> list[tuple[Any, ...]]:
+        """The arguments of every process started with `job`."""
+        return [args for started, args in self.started if started is job]

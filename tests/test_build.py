@@ -236,63 +236,6 @@ def test_the_last_sites_folders_are_made_beforehand_and_those_no_page_uses_are_r
     assert not [name for name in os.listdir(root) if name.startswith(".site")], "no folder is left behind"
 
 
-def test_a_replaced_sites_folders_are_recycled_with_its_files_taken_out(tmp_path: Path) -> None:
-    """build._recycled_folders: the files of a site in the trash go (the search index's folder whole), its
-    folders move, parents first, into the folder MkDocs will adopt, and its place in the trash goes."""
-    from generator import build as build_module
-
-    trash = tmp_path / "build/trash"
-    old = trash / "site-a" / "site"
-    for rel in ("studies/a", "studies/b", "logics/community", "pagefind/fragment"):
-        (old / rel).mkdir(parents=True)
-    for rel in ("index.html", "studies/a/index.html", "pagefind/fragment/x.pf_fragment", "logics/community/index.html"):
-        (old / rel).write_text("old", encoding="utf-8")
-    (old / "studies/link").symlink_to(old / "logics")  # a link to a folder is taken out as a file
-    assert build_module._replaced_site(trash) == old
-    (tmp_path / "made").mkdir()
-    premade = build_module._Premade(tmp_path / "no-last-site", tmp_path / "made", trash)
-    assert premade.wait()
-    made = [rel.replace(os.sep, "/") for rel in premade.made]
-    assert sorted(made) == ["/logics", "/logics/community", "/studies", "/studies/a", "/studies/b"]
-    assert all(made.index(rel.rsplit("/", 1)[0]) < i for i, rel in enumerate(made) if rel.count("/") > 1)
-    assert sorted(p.relative_to(tmp_path / "made").as_posix() for p in (tmp_path / "made").rglob("*")) == [
-        "logics", "logics/community", "studies", "studies/a", "studies/b"], "folders only, no file, no link"
-    assert list(trash.iterdir()) == [], "its place in the trash is gone: nothing is left to delete"
-    assert build_module._replaced_site(trash) is None
-    premade.discard()
-
-
-def test_a_build_recycles_the_replaced_sites_folders_and_writes_what_a_full_build_writes(tmp_path: Path) -> None:
-    """The third build of a project takes its folders from the site the second replaced (in the trash); a
-    folder of that site no page uses now (planted) is removed, and the site is byte-identical to a full build
-    of the same input."""
-    root = copy_project(tmp_path / "p")
-    build_site(root)
-    record = root / "evidence/studies/bovaird2007.yaml"
-    text = record.read_text(encoding="utf-8")
-    for n in (1, 2):
-        record.write_text(text.replace("summary: >-\n", f"summary: >-\n  Changed {n}.\n", 1), encoding="utf-8")
-        if n == 2:
-            trashed = [p / "site" for p in (root / "build/trash").iterdir()]
-            assert len(trashed) == 1
-            (trashed[0] / "studies/a-study-deleted-since").mkdir()
-            folder = (trashed[0] / "studies/bovaird2007").stat().st_ino
-        code, out, err = run("--root", str(root), "build")
-        assert code == 0, out + err
-    assert not trashed[0].exists(), "recycled, not left for the next build to delete"
-    assert (root / "site/studies/bovaird2007").stat().st_ino == folder, "the very folder, moved"
-    assert len(list((root / "build/trash").iterdir())) == 1, "the site this build replaced waits there"
-    assert not (root / "site/studies/a-study-deleted-since").exists()
-    rebuilt = tree_digest(root / "site")
-    for cache in ("pages", "md", "search", "load", "templates"):
-        shutil.rmtree(root / "build/cache" / cache)
-    shutil.rmtree(root / "build/trash")
-    code, out, err = run("--root", str(root), "build")
-    assert code == 0, out + err
-    assert tree_digest(root / "site") == rebuilt
-    assert not [name for name in os.listdir(root) if name.startswith(".site")], "no folder is left behind"
-
-
 def test_a_page_key_takes_the_generators_hash_only_for_the_file_it_wrote(tmp_path: Path) -> None:
     """atlas-cache keys a page by the SHA-1 the generator recorded in build/cache/docs.json when the file's
     size and modification time are the recorded ones (no read), and reads and hashes any other file."""

@@ -24,7 +24,7 @@ from generator.quickschema import compile_schema
 from generator.schema import record_schema, screening_schema
 from generator.validate import Validator
 
-from .helpers import INVALID, ROOT, make_project
+from .helpers import INVALID, ROOT, ForkedJobs, make_project
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,16 +108,9 @@ def test_a_bibliography_read_in_a_second_process_is_the_one_read_here(case: Path
     root = ROOT if case is None else make_project(tmp_path / "project", case)
     here = load.load_project(root)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)  # every bibliography in a second process
-    started: list[Path] = []
-    original = forked.Forked.__init__
-
-    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
-        if job is load._bibliography_worker:
-            started.append(args[0])
-        original(self, job, *args)
-    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    started = ForkedJobs(monkeypatch)
     elsewhere = load.load_project(root)
-    assert started or here.bib.entries == {}  # a missing or refused file is never sent away
+    assert started.args(load._bibliography_worker) or here.bib.entries == {}  # a missing or refused file is never sent away
     _same(here, elsewhere)
 
 
@@ -199,16 +192,9 @@ def test_records_checked_in_a_second_process_give_what_one_process_gives(case: P
     root = ROOT if case is None else make_project(tmp_path / "project", case)
     here = _checked(root)
     monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)  # every base shared out, whatever its size
-    shared: list[int] = []
-    original = forked.Forked.__init__
-
-    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
-        if job is checking._elsewhere:
-            shared.append(len(args[0]))
-        original(self, job, *args)
-    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    started = ForkedJobs(monkeypatch)
     assert _checked(root) == here
-    assert shared  # the second process did take part
+    assert started.args(checking._elsewhere)  # the second process did take part
 
 
 def test_a_base_without_records_still_hears_from_the_second_process(tmp_path: Path,
@@ -286,17 +272,10 @@ def test_a_bibliography_checked_where_it_is_parsed_gives_what_one_process_gives(
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
     if records_shared:
         monkeypatch.setattr(checking, "PARALLEL_RECORDS", 0)
-    asked: list[bool] = []
-    original = forked.Forked.__init__
-
-    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
-        if job is checking._elsewhere:
-            asked.append(args[-1])
-        original(self, job, *args)
-    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    started = ForkedJobs(monkeypatch)
     loaded = load.load_project(root, bib_check=bibliography_diagnostics)
     assert loaded.bib_checked is not None  # worked out in the second process
     assert loaded.bib_checked == bibliography_diagnostics(loaded.bib)
     result = check(loaded)
     assert (result.diagnostics, [d.message for d in result.diagnostics], result.records) == here[:3]
-    assert asked == ([False] if records_shared else [])
+    assert [args[-1] for args in started.args(checking._elsewhere)] == ([False] if records_shared else [])

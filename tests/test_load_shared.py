@@ -19,7 +19,7 @@ from generator.check_bib import bibliography_diagnostics
 from generator.csl import csl_item
 from generator.load_cache import LoadCache
 
-from .helpers import INVALID, ROOT, make_project
+from .helpers import INVALID, ROOT, ForkedJobs, make_project
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="processes are forked only where fork exists")
 
@@ -31,19 +31,6 @@ def _loaded(project: load.Loaded) -> tuple[Any, ...]:
             for name in ("records", "codebook", "screening")}
     return (docs, project.record_paths, project.diagnostics, [d.message for d in project.diagnostics],
             project.files, project.bib.entries, project.bib.text)
-
-
-class Started:
-    """The jobs given to forked processes in this test, by function."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.jobs: list[Any] = []
-        original = forked.Forked.__init__
-
-        def spy(process: forked.Forked, job: Any, *args: Any) -> None:
-            self.jobs.append(job)
-            original(process, job, *args)
-        monkeypatch.setattr(forked.Forked, "__init__", spy)
 
 
 def _slow_here(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,7 +113,7 @@ def test_the_records_are_not_shared_while_the_bibliography_is_read_on_the_other_
         time.sleep(1)  # still at work when the records are reached
         return parse(*args)
     monkeypatch.setattr(load, "load_bibliography", slow_parse)
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     load.load_project(ROOT)
     assert load._bibliography_worker in started.jobs
     assert load._read_shared not in started.jobs
@@ -136,7 +123,7 @@ def test_a_read_ahead_is_taken_by_the_load_that_asks_for_it(monkeypatch: pytest.
     here = load.load_project(ROOT, bib_check=bibliography_diagnostics)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
     monkeypatch.setattr(forked, "available", lambda: True)
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     with load.read_ahead(ROOT, check=load.BIB_CHECK):
         assert started.jobs == [load._ahead_worker], "started at once, before the load"
         ahead = load.load_project(ROOT, bib_check=bibliography_diagnostics)
@@ -162,7 +149,7 @@ def test_a_read_ahead_for_other_functions_is_stopped_and_the_load_reads_as_witho
     here = load.load_project(ROOT, **asked)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
     monkeypatch.setattr(forked, "available", lambda: True)
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     with load.read_ahead(ROOT, check=load.BIB_CHECK):  # checks only
         elsewhere = load.load_project(ROOT, **asked)
         assert not forked._RUNNING, "the read ahead was stopped, not left running"
@@ -179,7 +166,7 @@ def test_a_read_ahead_is_stopped_when_the_load_cache_holds_the_bibliography(
     cache.save()
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
     monkeypatch.setattr(forked, "available", lambda: True)
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     ended: list[bool] = []
     original = load._Ahead.end
     def end(ahead: load._Ahead) -> None:
@@ -204,7 +191,7 @@ def test_a_read_ahead_nobody_takes_is_stopped_when_its_block_ends(monkeypatch: p
 
 
 def test_no_read_ahead_for_a_small_bibliography_or_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     with load.read_ahead(ROOT, check=load.BIB_CHECK):  # the shipped references.bib is below PARALLEL_BIB_BYTES
         pass
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
@@ -232,7 +219,7 @@ def test_the_commands_read_ahead_and_say_what_one_process_says(
     alone = capsys.readouterr()
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
     monkeypatch.setattr(forked, "available", lambda: True)
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     assert cli.main(["--root", str(root), *command]) == 1
     assert capsys.readouterr() == alone
     assert started.jobs[0] is load._ahead_worker
@@ -254,7 +241,7 @@ def test_a_build_reads_no_bibliography_ahead_that_its_load_cache_holds(tmp_path:
     assert may_hold_bibliography(root / FOLDER, bib)
     monkeypatch.setattr(load, "PARALLEL_BIB_BYTES", 0)
     monkeypatch.setattr(forked, "available", lambda: True)
-    started = Started(monkeypatch)
+    started = ForkedJobs(monkeypatch)
     with load.read_ahead(root, items=load.CSL_ITEMS, check=load.BIB_CHECK):
         pass
     assert started.jobs == []

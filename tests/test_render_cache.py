@@ -26,7 +26,7 @@ from generator.load_cache import FOLDER as LOAD_CACHE
 from generator.render_cache import FOLDER, FORMAT, SUFFIX, _entries, canonical, finite, unpack
 
 from .conftest import copy_project
-from .helpers import BASE, ROOT, make_project
+from .helpers import BASE, ROOT, ForkedJobs, make_project
 
 STUDIES = DOCS / "studies"
 PROGRESS = re.compile(r"generated ([\d,]+) files \(([\d,]+) changed, ([\d,]+) study pages reused\)")
@@ -544,26 +544,20 @@ def test_a_generation_has_its_templates_compiled_by_a_second_process_and_writes_
 
     from .conftest import copy_project
 
-    jobs: list[Any] = []
-    original = forked.Forked.__init__
-
-    def spy(process: forked.Forked, job: Any, *args: Any) -> None:
-        jobs.append(job)
-        original(process, job, *args)
-    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    started = ForkedJobs(monkeypatch)
     pages = {}
     for second_core in (False, True):
         root = copy_project(tmp_path / str(second_core))
         monkeypatch.setattr(forked, "available", lambda second_core=second_core: second_core)
         assert generate(root, quiet=True)[0]
-        assert (render.compile_templates in jobs) == second_core
+        assert (render.compile_templates in started.jobs) == second_core
         assert len(list((root / TEMPLATE_CACHE).iterdir())) == len(list(render.TEMPLATES.glob("*.md.j2")))
         pages[second_core] = {p.relative_to(root / DOCS).as_posix(): p.read_bytes()
                               for p in (root / DOCS).rglob("*") if p.is_file()}
     assert pages[True] == pages[False]
     assert render.templates_compiled(root / TEMPLATE_CACHE)
     assert generate(root, quiet=True)[0]
-    assert jobs.count(render.compile_templates) == 1, "not again: the caches hold every template"
+    assert started.jobs.count(render.compile_templates) == 1, "not again: the caches hold every template"
 
 
 def test_the_spool_is_in_memory_only_where_there_is_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -670,13 +664,7 @@ def test_many_files_of_the_cache_are_written_by_a_second_process_or_here_if_it_f
     if not forked.available():
         pytest.skip("no second core or no fork here")
     monkeypatch.setattr(build, "SAVE_ELSEWHERE", 1)
-    started: list[Any] = []
-    original = forked.Forked.__init__
-
-    def spy(self: forked.Forked, job: Any, *args: Any) -> None:
-        started.append(job)
-        original(self, job, *args)
-    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    started = ForkedJobs(monkeypatch)
     if dies:
         monkeypatch.setattr(build, "_save", lambda *_caches: os._exit(3))
     root = copy_built(built, tmp_path / "p")
@@ -684,7 +672,7 @@ def test_many_files_of_the_cache_are_written_by_a_second_process_or_here_if_it_f
     shutil.rmtree(root / LOAD_CACHE)
     n = len(study_pages(root))
     assert generate_counting(root) == (0, 0)
-    assert build._save in started
+    assert build._save in started.jobs
     monkeypatch.undo()
     assert len(cache_entries(root, "page")) == n
     assert sorted(p.name for p in (root / LOAD_CACHE).iterdir())  # the load cache is saved with it
