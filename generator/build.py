@@ -28,7 +28,7 @@ from typing import IO, Any
 import orjson
 
 from . import diagnostics as dg
-from . import forked, urls
+from . import forked
 from .check import check
 from .check_bib import bibliography_diagnostics
 from .csl import Citations, csl_item, look_up_pandoc
@@ -44,7 +44,7 @@ from .render_cache import FOLDER as STUDY_CACHE
 from .render_cache import StudyCache
 from .render_codebook import MARKER, vocabulary_table
 from .search_cache import FOLDER as SEARCH_CACHE
-from .search_cache import OUTPUT, FragmentReuse
+from .search_cache import OUTPUT, FragmentReuse, ReadingCopy
 
 DOCS = Path("build/docs")
 SITE = Path("site")
@@ -369,7 +369,9 @@ def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool)
             print("  " + line.rstrip(), file=sys.stderr)
     status = proc.wait()
     searched = ""
+    failed = "mkdocs failed"
     if status == 0:
+        failed = "the search index could not be made"
         premade.prune(staging)
         _say(quiet, "indexing the site for search with pagefind ...")
         status, searched = _index(staging, log, root / SEARCH_CACHE)
@@ -379,7 +381,7 @@ def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool)
         shutil.rmtree(staging, ignore_errors=True)
         tail = "".join(log[-30:])
         print(tail, file=sys.stderr, end="")
-        print("evidence: mkdocs failed; site/ was left as it was", file=sys.stderr)
+        print(f"evidence: {failed}; site/ was left as it was", file=sys.stderr)
         return 1
     _swap(staging, site, root / TRASH)
     reuse = next((line.split("atlas-cache:", 1)[1].strip() for line in log if "atlas-cache:" in line), "")
@@ -543,25 +545,31 @@ def _premade_folders(top: str, out: str, stop: threading.Event | None) -> list[s
     return made
 
 
-def _index(site: Path, log: list[str], cache: Path | None = None) -> tuple[int, str]:
+def _index(site: Path, log: list[str], cache: Path) -> tuple[int, str]:
     """Pagefind's chunked, static search index: a first search downloads a few hundred KB, offline.
 
-    With a `cache` (build/cache/search), the page fragments of the last build whose pages are unchanged are
-    put in place first, so that Pagefind writes only the others (generator/search_cache.py). If the
-    result cannot be checked against the index's own page list, the site is indexed again from nothing.
+    Pagefind reads the site's reading copy in `cache` (build/cache/search/pages/: each indexed page without
+    the part before its data-pagefind-body element, which Pagefind takes nothing from; `ReadingCopy`), and
+    writes the index into the site. The page fragments of the last build whose pages are unchanged are put
+    in place first, so that Pagefind writes only the others (generator/search_cache.py). If the result
+    cannot be checked against the index's own page list, the site is indexed again from nothing.
     Returns Pagefind's status and a note on the reuse for the build's last line."""
-    options = ["--output-subdir", OUTPUT, "--glob", search_glob(site), "--force-language", "en", "--silent"]
-    reuse = FragmentReuse(cache, site, options) if cache is not None else None
-    if reuse is not None:
-        reuse.prepare()
-    status = _pagefind(site, options, log)
-    if status != 0 or reuse is None or reuse.finish():
-        return status, (f"{reuse.reused:,} of {reuse.indexed:,} search fragments reused" if reuse and status == 0 else "")
+    options = ["--force-language", "en", "--silent"]
+    copy = ReadingCopy(cache)
+    try:
+        indexed = copy.update(site)
+    except OSError as exc:
+        log.append(f"the pages could not be copied for Pagefind into {copy.folder}: {exc}\n")
+        return 1, ""
+    reuse = FragmentReuse(cache, site, options)
+    reuse.prepare(indexed)
+    status = _pagefind(copy.folder, site / OUTPUT, options, log)
+    if status != 0 or reuse.finish():
+        return status, (f"{reuse.reused:,} of {reuse.indexed:,} search fragments reused" if status == 0 else "")
     log.append("the search index did not match its page list; indexing the site again from nothing\n")
     shutil.rmtree(site / OUTPUT, ignore_errors=True)
-    assert cache is not None
     (cache / "manifest.json").unlink(missing_ok=True)
-    status = _pagefind(site, options, log)
+    status = _pagefind(copy.folder, site / OUTPUT, options, log)
     if status == 0:
         FragmentReuse(cache, site, options).finish()
     return status, ""
@@ -582,8 +590,8 @@ def pagefind_command() -> tuple[str, ...]:
     return (str(found),) if found is not None else (sys.executable, "-m", "pagefind")
 
 
-def _pagefind(site: Path, options: list[str], log: list[str]) -> int:
-    cmd = [*pagefind_command(), "--site", str(site), *options]
+def _pagefind(pages: Path, output: Path, options: list[str], log: list[str]) -> int:
+    cmd = [*pagefind_command(), "--site", str(pages), "--output-path", str(output), *options]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -591,22 +599,6 @@ def _pagefind(site: Path, options: list[str], log: list[str]) -> int:
         return 1
     log.append(result.stdout + result.stderr)
     return result.returncode
-
-
-def search_glob(site: Path) -> str:
-    """The pages Pagefind reads: every HTML file but the matrix cells' (compare/<matrix>/<cell>/index.html).
-
-    Cells stay out of search (their front matter says `search: exclude`, so they carry no
-    data-pagefind-body and Pagefind would index nothing of them), but Pagefind still parsed them: at
-    10,000 studies 800 pages of 30 KB, about 2 s of the 15 s it takes. The index is the same with or
-    without them (tests/test_build.py::test_search_glob_leaves_out_only_pages_kept_out_of_search). The
-    index's own folder (pagefind/) is left out too: the glob must not change when fragments are put
-    there before Pagefind runs (generator/search_cache.py)."""
-    top = sorted(p.name for p in site.iterdir() if p.is_dir() and p.name not in (urls.COMPARE, OUTPUT))
-    if any(ch in name for name in top for ch in "{},*?[]!\\"):
-        return "**/*.html"  # a folder of content/ whose name a glob would misread: read every page
-    return "{" + ",".join(["*.html", f"{urls.COMPARE}/*.html", f"{urls.COMPARE}/*/index.html",
-                           *(f"{name}/**/*.html" for name in top)]) + "}"
 
 
 TRASH = Path("build/trash")

@@ -398,6 +398,35 @@ def test_failed_check_leaves_the_previous_site(tmp_path: Path) -> None:
     assert tree_digest(site) == before
 
 
+def test_a_search_index_that_cannot_be_made_leaves_the_previous_site(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages Pagefind reads cannot be copied (a full disk): the build fails, says why and keeps site/."""
+    import errno
+
+    from generator import search_cache
+
+    root = copy_project(tmp_path / "p")
+    site = build_site(root)
+    before = tree_digest(site)
+    record = root / "evidence/studies/mcmullin2020.yaml"
+    record.write_text(record.read_text(encoding="utf-8").replace("  Conceptual handbook", "  Changed. Conceptual handbook", 1),
+                      encoding="utf-8")
+
+    def full(*_: Any) -> dict[str, Any]:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(search_cache, "_copy", full)
+    code, _, err = run("--root", str(root), "build", "--quiet")
+    assert code == 1, err
+    assert "the pages could not be copied for Pagefind into" in err and "No space left on device" in err
+    assert err.rstrip().endswith("evidence: the search index could not be made; site/ was left as it was")
+    assert tree_digest(site) == before
+    assert not list(root.glob(".site-*")), "the staging folder is cleaned up"
+    monkeypatch.undo()
+    code, _, err = run("--root", str(root), "build", "--quiet")  # the next build makes the copy again
+    assert code == 0, err
+    assert "Changed." in (site / "studies/mcmullin2020/index.html").read_text(encoding="utf-8")
+
+
 def test_failed_mkdocs_build_leaves_the_previous_site(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "p")
     site = build_site(root)
@@ -501,43 +530,45 @@ def test_a_page_is_placed_as_a_new_name_never_written_through(tmp_path: Path) ->
     assert stored.read_text(encoding="utf-8") == "old page"
 
 
-def test_search_glob_leaves_out_only_pages_kept_out_of_search(built_site: Path, tmp_path: Path) -> None:
-    """Pagefind reads every page but the matrix cells, and the cells are pages it would index nothing of:
-    the index is the same as one built from every page (compared file by file)."""
+def test_indexed_pages_leave_out_only_pages_kept_out_of_search(built_site: Path, tmp_path: Path) -> None:
+    """Pagefind reads the reading copy of the site (generator/search_cache.py): every page but the matrix
+    cells and the index's own folder, each cut to the element marked data-pagefind-body and what follows
+    it. The cells are pages it would index nothing of, and the cut drops nothing it reads: the index is the
+    same, file by file, as Pagefind's own over every page of the site whole."""
     import subprocess
-    import sys
 
-    from generator.build import search_glob
+    from generator.build import pagefind_command
+    from generator.search_cache import ReadingCopy, indexed_pages
 
-    glob = search_glob(built_site)
-    pages = {p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html")}
+    site = tmp_path / "site"
+    shutil.copytree(built_site, site, ignore=shutil.ignore_patterns("pagefind"))
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     cells = {p for p in pages if re.fullmatch(r"compare/[^/]+/[^/]+/index\.html", p)}
     assert len(cells) > 100
     for cell in sorted(cells):
-        assert "data-pagefind-body" not in (built_site / cell).read_text(encoding="utf-8"), cell
-    searched = [p for p in pages - cells if "data-pagefind-body" in (built_site / p).read_text(encoding="utf-8")]
+        assert "data-pagefind-body" not in (site / cell).read_text(encoding="utf-8"), cell
+    assert set(indexed_pages(site)) == pages - cells
+    searched = [p for p in pages - cells if "data-pagefind-body" in (site / p).read_text(encoding="utf-8")]
     assert len(searched) > 300
 
-    def index(*extra: str) -> dict[str, str]:
-        out = tmp_path / ("glob" if extra else "all")
-        subprocess.run([sys.executable, "-m", "pagefind", "--site", str(built_site), "--output-path", str(out),
-                        "--force-language", "en", "--silent", *extra],
-                       check=True, capture_output=True, timeout=600)
+    copy = ReadingCopy(tmp_path / "cache")
+    copy.update(site)
+    assert copy.copied == len(pages - cells)
+    copied = {p.relative_to(copy.folder).as_posix(): p.stat().st_size for p in copy.folder.rglob("*.html")}
+    assert set(copied) == pages - cells
+    cut = [p for p in searched if copied[p] < (site / p).stat().st_size]
+    assert len(cut) == len(searched), "every searched page of the atlas is cut"
+    assert sum(copied[p] for p in searched) < 0.75 * sum((site / p).stat().st_size for p in searched)
+
+    def index(folder: Path, name: str) -> dict[str, str]:
+        out = tmp_path / name
+        subprocess.run([*pagefind_command(), "--site", str(folder), "--output-path", str(out),
+                        "--force-language", "en", "--silent"], check=True, capture_output=True, timeout=600)
         return tree_digest(out)
 
-    everything, globbed = index(), index("--glob", glob)
-    assert globbed == everything
-    assert len([p for p in everything if p.startswith("fragment/")]) == len(searched)
-
-
-def test_search_glob_reads_every_page_when_a_folder_name_would_break_it(tmp_path: Path) -> None:
-    from generator.build import search_glob
-
-    (tmp_path / "compare").mkdir()
-    (tmp_path / "studies").mkdir()
-    assert search_glob(tmp_path) == "{*.html,compare/*.html,compare/*/index.html,studies/**/*.html}"
-    (tmp_path / "a,b").mkdir()
-    assert search_glob(tmp_path) == "**/*.html"
+    whole = index(site, "whole")
+    assert index(copy.folder, "copy") == whole
+    assert len([p for p in whole if p.startswith("fragment/")]) == len(searched)
 
 
 def test_theme_files_are_listed_as_mkdocs_lists_them(tmp_path: Path) -> None:

@@ -1,21 +1,23 @@
-"""The search index's fragments reused between builds (generator/search_cache.py, build._index).
+"""The search index's reading copy and fragments, kept between builds (generator/search_cache.py,
+build._index).
 
 Each test indexes a small site of hand-written pages with the real Pagefind, as `evidence build` does,
-and compares the index a reuse produced with the index of a fresh run over the same pages: the two
-must be byte-identical, whatever the cache held."""
+and compares the index it produced with Pagefind's own run over the same pages, whole, with no cache:
+the two must be byte-identical, whatever the cache held."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from generator import search_cache
-from generator.build import _index
+from generator.build import _index, pagefind_command
 
 from .helpers import tree_digest
 
@@ -49,13 +51,13 @@ def linked_copy(old: Path, new: Path) -> None:
 
 
 def fresh_index(site: Path, tmp: Path) -> dict[str, str]:
-    """The index of a build with no cache, over a copy of the same pages."""
+    """Pagefind's own index of the same pages, whole, with no cache and no reading copy."""
     fresh = Path(tempfile.mkdtemp(prefix="fresh-", dir=tmp))
     copy = fresh / "site"
     shutil.copytree(site, copy, ignore=shutil.ignore_patterns("pagefind"))
-    status, note = _index(copy, [], fresh / "cache")
-    assert status == 0 and note.startswith("0 of "), note
-    return tree_digest(copy / "pagefind")
+    subprocess.run([*pagefind_command(), "--site", str(copy), "--output-path", str(fresh / "pagefind"),
+                    "--force-language", "en", "--silent"], check=True, capture_output=True, timeout=600)
+    return tree_digest(fresh / "pagefind")
 
 
 def test_unchanged_pages_get_their_fragments_back_and_the_index_equals_a_fresh_one(tmp_path: Path) -> None:
@@ -226,3 +228,123 @@ def test_page_files_of_addresses() -> None:
     assert search_cache._page_file("/search.html") == "search.html"
     assert search_cache._page_file("studies/a/") is None
     assert search_cache._page_file("/a/../b/") is None
+
+
+STUDY = ('<!doctype html><html class=no-js lang=en><head><meta charset=utf-8><title>A &lt;b&gt; - Atlas</title>'
+         '<script>var s = "<title>";</script><style>p{}</style><!-- a <div> note --></head><body><header>'
+         '<nav>Site menu</nav></header><main><article><div data-pagefind-body><h1 id=a>A</h1><p>Text.</p></div>'
+         '</article></main><footer>Footer</footer></body></html>')
+
+
+def test_a_page_is_cut_to_its_body_element_and_what_follows() -> None:
+    page = STUDY.encode()
+    head, start = search_cache.cut(page)
+    assert head == b"<!doctype html><html class=no-js lang=en><head><title>A &lt;b&gt; - Atlas</title></head><body>"
+    assert page[start:] == (b"<div data-pagefind-body><h1 id=a>A</h1><p>Text.</p></div></article></main>"
+                            b"<footer>Footer</footer></body></html>")
+    upper = STUDY.replace("<div data-pagefind-body>", "<MAIN DATA-PAGEFIND-BODY>").encode()
+    head, start = search_cache.cut(upper)
+    assert upper[start:].startswith(b"<MAIN DATA-PAGEFIND-BODY><h1")  # names in any case, kept as written
+
+
+@pytest.mark.parametrize(("why", "before", "after"), [
+    ("no body element", "<div data-pagefind-body>", "<div>"),
+    ("a Pagefind attribute before it", "<nav>", '<nav data-pagefind-meta="section:Menu">'),
+    ("Pagefind's name in the text before it", "<nav>Site menu", "<nav>See data-pagefind-body"),
+    ("the mark inside a script", '<script>var s = "<title>";', '<script>var s = "<div data-pagefind-body>";'),
+    ("the mark inside a comment", "<!-- a <div> note -->", "<!-- <div data-pagefind-body> -->"),
+    ("a comment left open", "<!-- a <div> note -->", "<!-- a <div> note"),
+    ("a quoted attribute before the mark", "<div data-pagefind-body>", '<div class="a" data-pagefind-body>'),
+])
+def test_a_page_is_read_whole_when_what_comes_before_could_matter(why: str, before: str, after: str) -> None:
+    assert before in STUDY, why
+    assert search_cache.cut(STUDY.replace(before, after, 1).encode()) == (b"", 0), why
+
+
+def test_the_reading_copy_gives_the_index_of_the_whole_pages(tmp_path: Path) -> None:
+    """Pages cut and pages copied whole (among them a filter, a sort key and metadata set outside the body,
+    which Pagefind reads), indexed through the copy: the index is Pagefind's own over the whole pages."""
+    site = tmp_path / "site"
+    variants = {
+        "index.html": STUDY,
+        "a/index.html": STUDY.replace("<h1 id=a>A</h1>", "<h1 id=b>Barriers</h1><p>Trust and volunteers.</p>"),
+        "b/index.html": STUDY.replace("<nav>", '<nav data-pagefind-filter="logic:community">'),
+        "c/index.html": STUDY.replace("<nav>", '<nav data-pagefind-meta="section:Logics" data-pagefind-sort="n:2">'),
+        "d/index.html": STUDY.replace("<div data-pagefind-body>", "<div>"),  # no body: Pagefind skips it
+        "e/index.html": STUDY.replace("<!-- a <div> note -->", "<!-- <div data-pagefind-body> -->"),
+        "f/g/index.html": STUDY.replace("<div data-pagefind-body>", "<SECTION Data-Pagefind-Body>")
+                               .replace("</div></article>", "</SECTION></article>"),
+        "404.html": STUDY.replace("<p>Text.</p>", "<p>Not found.</p>"),
+    }
+    for rel, text in variants.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(text, encoding="utf-8")
+    cache = tmp_path / "cache"
+    assert _index(site, [], cache) == (0, "0 of 7 search fragments reused")
+    copy = search_cache.ReadingCopy(cache)
+    sizes = {rel: ((copy.folder / rel).stat().st_size, (site / rel).stat().st_size) for rel in variants}
+    assert {rel for rel, (copied, whole) in sizes.items() if copied < whole} == {
+        "index.html", "a/index.html", "f/g/index.html", "404.html"}
+    assert {rel for rel, (copied, whole) in sizes.items() if copied == whole} == {
+        "b/index.html", "c/index.html", "d/index.html", "e/index.html"}
+    assert tree_digest(site / "pagefind") == fresh_index(site, tmp_path)
+
+
+def test_the_reading_copy_copies_only_what_changed(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    write_site(site, pages(6))
+    copy = search_cache.ReadingCopy(cache)
+    copy.update(site)
+    assert copy.copied == 7
+    again = search_cache.ReadingCopy(cache)
+    again.update(site)
+    assert again.copied == 0
+
+    (site / "studies/s01/index.html").unlink()  # rendered again: a new file, with new text
+    write_site(site, {"studies/s01/index.html": ("Study 1", "Study number 1 now reports distrust.")})
+    shutil.rmtree(site / "studies/s02")  # gone from the site
+    copied = copy.folder / "studies/s03/index.html"
+    with copied.open("ab") as f:  # changed in place, behind the manifest's back
+        f.write(b"<p>planted</p>")
+    third = search_cache.ReadingCopy(cache)
+    stamps = third.update(site)
+    assert third.copied == 2
+    assert sorted(stamps) == sorted(rel for rel in pages(6) if rel != "studies/s02/index.html")
+    assert not (copy.folder / "studies/s02").exists(), "a page gone from the site leaves the copy, with its folder"
+    assert b"planted" not in copied.read_bytes()
+    assert b"distrust" in (copy.folder / "studies/s01/index.html").read_bytes()
+    assert _index(site, [], cache)[0] == 0
+    assert tree_digest(site / "pagefind") == fresh_index(site, tmp_path)
+
+    (cache / "pages.json").write_text("{not json", encoding="utf-8")  # no manifest to trust: made again
+    (copy.folder / "stray.html").write_text(PAGE.format(title="Stray", text="Not a page of the site."),
+                                            encoding="utf-8")
+    fourth = search_cache.ReadingCopy(cache)
+    fourth.update(site)
+    assert fourth.copied == 6
+    assert not (copy.folder / "stray.html").exists()
+
+
+def test_a_second_process_copies_half_of_many_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import forked
+
+    from .helpers import ForkedJobs
+
+    if not forked.available():
+        pytest.skip("one core, or no fork: nothing is shared")
+    site = tmp_path / "site"
+    write_site(site, pages(9))
+    alone = search_cache.ReadingCopy(tmp_path / "alone")
+    alone.update(site)
+    monkeypatch.setattr(search_cache, "PARALLEL_COPIES", 4)
+    jobs = ForkedJobs(monkeypatch)
+    shared = search_cache.ReadingCopy(tmp_path / "shared")
+    shared.update(site)
+    assert [len(args[2]) for args in jobs.args(search_cache._copy)] == [5]
+    assert shared.copied == 10
+    assert tree_digest(shared.folder) == tree_digest(alone.folder)
+    manifest = json.loads((tmp_path / "shared/pages.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["pages"]) == sorted(pages(9))
+    assert all(entry[1] == list(search_cache._stamp(str(shared.folder / rel)) or [])
+               for rel, entry in manifest["pages"].items())
