@@ -360,6 +360,8 @@ def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool)
     assert proc is not None
     keep.clear()  # the generator's objects are freed while MkDocs works
     pagefind_command()  # found while MkDocs works (its imports cost 0.03 s)
+    fragments = FragmentReuse(root / SEARCH_CACHE, staging, SEARCH_OPTIONS)
+    fragments.stage()  # the last build's search fragments, linked while MkDocs works
     log: list[str] = []
     ticker = _Ticker(quiet, started)
     assert proc.stdout is not None
@@ -374,7 +376,7 @@ def _build(root: Path, site: Path, premade: _Premade, strict: bool, quiet: bool)
         failed = "the search index could not be made"
         premade.prune(staging)
         _say(quiet, "indexing the site for search with pagefind ...")
-        status, searched = _index(staging, log, root / SEARCH_CACHE)
+        status, searched = _index(staging, log, root / SEARCH_CACHE, fragments)
     ticker.stop()
     emptying.wait()
     if status != 0:
@@ -545,23 +547,28 @@ def _premade_folders(top: str, out: str, stop: threading.Event | None) -> list[s
     return made
 
 
-def _index(site: Path, log: list[str], cache: Path) -> tuple[int, str]:
+SEARCH_OPTIONS = ["--force-language", "en", "--silent"]  # Pagefind's, besides where it reads and writes
+
+
+def _index(site: Path, log: list[str], cache: Path, reuse: FragmentReuse | None = None) -> tuple[int, str]:
     """Pagefind's chunked, static search index: a first search downloads a few hundred KB, offline.
 
     Pagefind reads the site's reading copy in `cache` (build/cache/search/pages/: each indexed page without
     the part before its data-pagefind-body element, which Pagefind takes nothing from; `ReadingCopy`), and
     writes the index into the site. The page fragments of the last build whose pages are unchanged are put
     in place first, so that Pagefind writes only the others (generator/search_cache.py). If the result
-    cannot be checked against the index's own page list, the site is indexed again from nothing.
+    cannot be checked against the index's own page list, the site is indexed again from nothing. A build
+    gives the `reuse` it staged while MkDocs worked (`FragmentReuse.stage`).
     Returns Pagefind's status and a note on the reuse for the build's last line."""
-    options = ["--force-language", "en", "--silent"]
+    options = SEARCH_OPTIONS
     copy = ReadingCopy(cache)
     try:
         indexed = copy.update(site)
     except OSError as exc:
         log.append(f"the pages could not be copied for Pagefind into {copy.folder}: {exc}\n")
         return 1, ""
-    reuse = FragmentReuse(cache, site, options)
+    if reuse is None:
+        reuse = FragmentReuse(cache, site, options)
     reuse.prepare(indexed)
     status = _pagefind(copy.folder, site / OUTPUT, options, log)
     if status != 0 or reuse.finish():

@@ -272,7 +272,8 @@ def _page_file(url: str) -> str | None:
 
 
 class FragmentReuse:
-    """One build's use of the fragment cache: `prepare` before Pagefind runs, `finish` after it succeeds."""
+    """One build's use of the fragment cache: `stage` while MkDocs works, `prepare` before Pagefind runs,
+    `finish` after it succeeds."""
 
     def __init__(self, cache: Path, site: Path, options: list[str]) -> None:
         self.cache = cache
@@ -285,10 +286,13 @@ class FragmentReuse:
         self.reused = 0
         self.indexed = 0
         self._known: dict[str, list[Any]] = {}  # linked fragment -> its manifest entry and file stamp
+        self._side = cache / "staged"  # where `stage` links the last build's files
+        self._staged: dict[str, list[Any]] | None = None  # staged fragment -> page, manifest entry, file stamp
 
-    def prepare(self, indexed: dict[str, Stamp]) -> int:
-        """Link the fragments of pages whose HTML is unchanged into the site's index folder; how many.
-        `indexed` gives the stamp of every page Pagefind will index (`indexed_pages`)."""
+    def stage(self) -> None:
+        """Link the last build's fragments and index chunks whose stored files are intact into a side folder
+        (build/cache/search/staged/), for `prepare` to move into the site. A build calls this while MkDocs
+        works and this process only waits for it: at 1,000 studies the 1,200 links took 0.025-0.04 s."""
         try:
             manifest = orjson.loads((self.cache / "manifest.json").read_bytes())
             if manifest.get("identity") != self.identity:
@@ -299,34 +303,57 @@ class FragmentReuse:
                 pages, stamps, chunks = {}, {}, {}
         except (OSError, ValueError, AttributeError):
             pages, stamps, chunks = {}, {}, {}
+        self._staged = {}
+        shutil.rmtree(self._side, ignore_errors=True)
         self._link_chunks(chunks)
-        stored, target = str(self.cache / "fragment"), str(self.fragments)
+        stored, target = str(self.cache / "fragment"), str(self._side / "fragment")
         made = False
         for rel, entry in sorted(pages.items()):
             if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
                 continue
-            name, stamp = entry
-            if not name.endswith(SUFFIX) or "/" in name or name in self.linked or name not in stamps \
-                    or indexed.get(rel) != stamp:
+            name = entry[0]
+            if not name.endswith(SUFFIX) or "/" in name or name in self._staged or name not in stamps:
                 continue
             source = os.path.join(stored, name)
             if _stamp(source) != stamps[name]:  # changed in place (through the site's link to it): not trusted
                 continue
             if not made:
-                self.fragments.mkdir(parents=True, exist_ok=True)
+                os.makedirs(target, exist_ok=True)
                 made = True
             try:
                 os.link(source, os.path.join(target, name))
             except OSError:  # no hard links on this file system: Pagefind writes it
                 continue
+            self._staged[name] = [rel, entry, stamps[name]]
+
+    def prepare(self, indexed: dict[str, Stamp]) -> int:
+        """Put the staged fragments of pages whose HTML is unchanged, and the staged index chunks, into the
+        site's index folder (staging them first if `stage` was not called); how many fragments.
+        `indexed` gives the stamp of every page Pagefind will index (`indexed_pages`)."""
+        if self._staged is None:
+            self.stage()
+        assert self._staged is not None
+        try:
+            for staged, folder in ((self._side / "fragment", self.fragments), (self._side / "index", self.chunks)):
+                if staged.is_dir():
+                    folder.parent.mkdir(parents=True, exist_ok=True)
+                    _move(staged, folder)
+        except OSError:  # nothing is reused; what did get in place, `finish` finds unnamed (then: from nothing)
+            self._staged, self.linked_chunks = {}, {}
+        shutil.rmtree(self._side, ignore_errors=True)
+        for name, (rel, entry, stored) in self._staged.items():
+            if indexed.get(rel) != entry[1]:  # the page changed or is gone: Pagefind writes what it needs
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.fragments, name))
+                continue
             self.linked[name] = rel
-            self._known[name] = [entry, stamps[name]]
+            self._known[name] = [entry, stored]
         return len(self.linked)
 
     def _link_chunks(self, chunks: dict[str, Any]) -> None:
-        """Link every index chunk of the last build into the site's index folder (Pagefind skips those whose
+        """Link every index chunk of the last build into the side folder (Pagefind skips those whose
         content it would write again; `finish` removes the others)."""
-        stored, target = str(self.cache / "index"), str(self.chunks)
+        stored, target = str(self.cache / "index"), str(self._side / "index")
         for name, stamp in sorted(chunks.items()):
             if not name.endswith(CHUNK_SUFFIX) or "/" in name or os.sep in name:
                 continue
@@ -334,7 +361,7 @@ class FragmentReuse:
             if _stamp(source) != stamp:  # gone, or changed in place through the site's link: not trusted
                 continue
             if not self.linked_chunks:
-                self.chunks.mkdir(parents=True, exist_ok=True)
+                os.makedirs(target, exist_ok=True)
             try:
                 os.link(source, os.path.join(target, name))
             except OSError:
@@ -435,6 +462,20 @@ class FragmentReuse:
         except OSError:
             with contextlib.suppress(OSError):
                 manifest.unlink()
+
+
+def _move(staged: Path, folder: Path) -> None:
+    """Put the files of `staged` into `folder` (which does not exist yet): one rename, or a link per file
+    where a rename cannot be made (another file system); `staged` is gone afterwards. Raises OSError."""
+    try:
+        os.rename(staged, folder)
+        return
+    except OSError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in os.listdir(staged):
+        os.link(os.path.join(staged, name), os.path.join(folder, name))
+    shutil.rmtree(staged)
 
 
 def _settle(folder: Path, linked: Iterable[str], named: set[str]) -> bool:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -348,3 +349,53 @@ def test_a_second_process_copies_half_of_many_pages(tmp_path: Path, monkeypatch:
     assert sorted(manifest["pages"]) == sorted(pages(9))
     assert all(entry[1] == list(search_cache._stamp(str(shared.folder / rel)) or [])
                for rel, entry in manifest["pages"].items())
+
+
+def test_fragments_staged_before_the_pages_change_are_reused_only_for_unchanged_pages(tmp_path: Path) -> None:
+    """A build stages the last build's fragments while MkDocs works (`stage`), before it knows which pages
+    change; `prepare` keeps only those of unchanged pages, and the index equals a fresh one."""
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(6))
+    assert _index(first, [], cache)[0] == 0
+    second = tmp_path / "site2"
+    reuse = search_cache.FragmentReuse(cache, second, ["--force-language", "en", "--silent"])
+    reuse.stage()  # the new site does not exist yet
+    assert sorted(os.listdir(cache / "staged/fragment")) == sorted(os.listdir(first / "pagefind/fragment"))
+    assert not second.exists()
+    linked_copy(first, second)  # then MkDocs writes it: two pages rendered again, one gone
+    for rel in ("studies/s01/index.html", "studies/s02/index.html"):
+        (second / rel).unlink()
+    write_site(second, {"studies/s01/index.html": ("Study 1", "Study number 1 now reports distrust."),
+                        "studies/s02/index.html": pages(6)["studies/s02/index.html"]})
+    shutil.rmtree(second / "studies/s03")
+    log: list[str] = []
+    assert _index(second, log, cache, reuse) == (0, "4 of 6 search fragments reused"), log
+    assert not (cache / "staged").exists(), "the side folder is moved into the site"
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
+
+
+def test_staged_fragments_that_cannot_be_moved_are_not_reused(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(4))
+    assert _index(first, [], cache)[0] == 0
+    second = tmp_path / "site2"
+    linked_copy(first, second)
+
+    def rename_fails(*_: Any) -> None:
+        raise OSError(18, "Invalid cross-device link")
+    monkeypatch.setattr(os, "rename", rename_fails)  # the side folder on another file system
+    assert _index(second, [], cache) == (0, "5 of 5 search fragments reused")  # moved file by file
+    assert tree_digest(second / "pagefind") == fresh_index(second, tmp_path)
+
+    third = tmp_path / "site3"
+    linked_copy(second, third)
+
+    def move_fails(*_: Any) -> None:
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(search_cache, "_move", move_fails)
+    assert _index(third, [], cache) == (0, "0 of 5 search fragments reused")
+    assert not (cache / "staged").exists()
+    assert tree_digest(third / "pagefind") == fresh_index(third, tmp_path)
