@@ -62,12 +62,13 @@ import cbor2
 import orjson
 
 from . import forked
+from .files import write_whole
 from .urls import COMPARE
 
 FOLDER = Path("build/cache/search")
 FORMAT = 1  # what the manifest holds; a change makes every fragment new once
 COPY_FORMAT = 1  # how ReadingCopy cuts a page; a change makes the copy again once
-OUTPUT = "pagefind"  # the index's folder in the site (`--output-subdir`)
+OUTPUT = "pagefind"  # the index's folder in the site (Pagefind's `--output-path`)
 PREFIX = b"pagefind_dcd"  # begins every decompressed Pagefind file
 SUFFIX = ".pf_fragment"
 CHUNK_SUFFIX = ".pf_index"
@@ -103,9 +104,12 @@ def identity(options: list[str]) -> str:
 
 def _stamp(path: str) -> Stamp | None:
     try:
-        st = os.stat(path)
+        return _stamp_of(os.stat(path))
     except OSError:
         return None
+
+
+def _stamp_of(st: os.stat_result) -> Stamp:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
 
 
@@ -156,8 +160,7 @@ def indexed_pages(site: Path) -> dict[str, Stamp]:
                     elif name != OUTPUT:
                         folders.append((name + "/", entry.path))
                 elif entry.name.endswith(".html"):
-                    st = entry.stat()
-                    pages[name] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+                    pages[name] = _stamp_of(entry.stat())
     return pages
 
 
@@ -243,24 +246,15 @@ def _copy(site: str, folder: str, rels: list[str]) -> dict[str, Stamp]:
         with open(os.path.join(site, rel), "rb") as f:
             page = f.read()
         head, start = cut(page)
+        parts = (head, memoryview(page)[start:])
         target = os.path.join(folder, rel)
         try:
-            fd = os.open(target, _WRITE, 0o666)
+            st = write_whole(target, parts)
         except FileNotFoundError:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            fd = os.open(target, _WRITE, 0o666)
-        try:
-            for part in (memoryview(head), memoryview(page)[start:]):
-                while part:
-                    part = part[os.write(fd, part):]
-            st = os.fstat(fd)
-        finally:
-            os.close(fd)
-        out[rel] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+            st = write_whole(target, parts)
+        out[rel] = _stamp_of(st)
     return out
-
-
-_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 
 
 def _page_file(url: str) -> str | None:

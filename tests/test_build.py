@@ -537,7 +537,7 @@ def test_indexed_pages_leave_out_only_pages_kept_out_of_search(built_site: Path,
     same, file by file, as Pagefind's own over every page of the site whole."""
     import subprocess
 
-    from generator.build import pagefind_command
+    from generator.build import SEARCH_OPTIONS, pagefind_command
     from generator.search_cache import ReadingCopy, indexed_pages
 
     site = tmp_path / "site"
@@ -563,7 +563,7 @@ def test_indexed_pages_leave_out_only_pages_kept_out_of_search(built_site: Path,
     def index(folder: Path, name: str) -> dict[str, str]:
         out = tmp_path / name
         subprocess.run([*pagefind_command(), "--site", str(folder), "--output-path", str(out),
-                        "--force-language", "en", "--silent"], check=True, capture_output=True, timeout=600)
+                        *SEARCH_OPTIONS], check=True, capture_output=True, timeout=600)
         return tree_digest(out)
 
     whole = index(site, "whole")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from generator import search_cache
-from generator.build import _index, pagefind_command
+from generator.build import SEARCH_OPTIONS, _index, pagefind_command
 
 from .helpers import tree_digest
 
@@ -41,6 +41,15 @@ def pages(n: int) -> dict[str, tuple[str, str]]:
     return out
 
 
+def first_build(tmp_path: Path, n: int) -> tuple[Path, Path]:
+    """A first build's site of `n` studies, indexed with an empty cache: the cache and the site."""
+    cache = tmp_path / "cache"
+    first = tmp_path / "site1"
+    write_site(first, pages(n))
+    assert _index(first, [], cache)[0] == 0
+    return cache, first
+
+
 def linked_copy(old: Path, new: Path) -> None:
     """The next build's site as the page cache makes it: every page a hard link to the same stored file."""
     for path in sorted(old.rglob("*.html")):
@@ -57,7 +66,7 @@ def fresh_index(site: Path, tmp: Path) -> dict[str, str]:
     copy = fresh / "site"
     shutil.copytree(site, copy, ignore=shutil.ignore_patterns("pagefind"))
     subprocess.run([*pagefind_command(), "--site", str(copy), "--output-path", str(fresh / "pagefind"),
-                    "--force-language", "en", "--silent"], check=True, capture_output=True, timeout=600)
+                    *SEARCH_OPTIONS], check=True, capture_output=True, timeout=600)
     return tree_digest(fresh / "pagefind")
 
 
@@ -97,10 +106,7 @@ def test_unchanged_pages_get_their_fragments_back_and_the_index_equals_a_fresh_o
 
 def test_a_fragment_changed_in_place_is_not_reused(tmp_path: Path) -> None:
     """The cache's files are links shared with the last site: one altered through the site is left out."""
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(5))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 5)
     manifest = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
     name = manifest["pages"]["studies/s02/index.html"][0]
     with (first / "pagefind/fragment" / name).open("ab") as f:  # the same inode as the cache's file
@@ -114,10 +120,7 @@ def test_a_fragment_changed_in_place_is_not_reused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["manifest", "identity", "fragment gone"])
 def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path, damage: str) -> None:
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(4))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 4)
     manifest = cache / "manifest.json"
     if damage == "manifest":
         manifest.write_text("{not json", encoding="utf-8")
@@ -139,10 +142,7 @@ def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path, damage: str) -> N
 def test_an_index_that_cannot_be_checked_is_made_again_from_nothing(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """If the new index's page list cannot be read (another Pagefind format), nothing linked is kept."""
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(4))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 4)
     second = tmp_path / "site2"
     linked_copy(first, second)
     calls: list[bool] = []
@@ -166,10 +166,7 @@ def test_an_index_that_cannot_be_checked_is_made_again_from_nothing(tmp_path: Pa
 
 def test_a_linked_fragment_the_index_does_not_name_is_removed(tmp_path: Path) -> None:
     """A fragment in place that Pagefind does not list (here: planted under a page's entry) leaves the folder."""
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(3))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 3)
     manifest_path = cache / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     planted = "en_0000000.pf_fragment"
@@ -189,10 +186,7 @@ def test_a_linked_fragment_the_index_does_not_name_is_removed(tmp_path: Path) ->
 def test_index_chunks_of_the_last_build_are_reused_and_a_stale_one_is_removed(tmp_path: Path) -> None:
     """Word chunks (pagefind/index/*.pf_index) come back as links when their content is unchanged; a chunk
     the new index does not name leaves the folder, and the index equals a fresh one."""
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(12))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 12)
     manifest_path = cache / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     chunks = sorted(os.listdir(first / "pagefind/index"))
@@ -354,12 +348,9 @@ def test_a_second_process_copies_half_of_many_pages(tmp_path: Path, monkeypatch:
 def test_fragments_staged_before_the_pages_change_are_reused_only_for_unchanged_pages(tmp_path: Path) -> None:
     """A build stages the last build's fragments while MkDocs works (`stage`), before it knows which pages
     change; `prepare` keeps only those of unchanged pages, and the index equals a fresh one."""
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(6))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 6)
     second = tmp_path / "site2"
-    reuse = search_cache.FragmentReuse(cache, second, ["--force-language", "en", "--silent"])
+    reuse = search_cache.FragmentReuse(cache, second, SEARCH_OPTIONS)
     reuse.stage()  # the new site does not exist yet
     assert sorted(os.listdir(cache / "staged/fragment")) == sorted(os.listdir(first / "pagefind/fragment"))
     assert not second.exists()
@@ -377,10 +368,7 @@ def test_fragments_staged_before_the_pages_change_are_reused_only_for_unchanged_
 
 def test_staged_fragments_that_cannot_be_moved_are_not_reused(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = tmp_path / "cache"
-    first = tmp_path / "site1"
-    write_site(first, pages(4))
-    assert _index(first, [], cache)[0] == 0
+    cache, first = first_build(tmp_path, 4)
     second = tmp_path / "site2"
     linked_copy(first, second)
 
